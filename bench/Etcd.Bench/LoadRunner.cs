@@ -1,0 +1,89 @@
+using System.Diagnostics;
+
+namespace Etcd.Bench;
+
+/// <summary>Drives one workload with N callers for a fixed time and measures it.</summary>
+internal static class LoadRunner
+{
+    private const int KeySpace = 10_000;
+
+    public static async Task<BenchResult> RunAsync(EtcdClient client, Workload workload, int callers, TimeSpan warmup, TimeSpan duration)
+    {
+        var value = new byte[256];
+        Random.Shared.NextBytes(value);
+        string runId = Guid.NewGuid().ToString("n")[..6];
+        var keys = new EtcdBytes[KeySpace];
+        for (int i = 0; i < keys.Length; i++) keys[i] = $"b/{runId}/{i:d8}"; // 16 bytes
+        var readOptions = new GetOptions { Serializable = workload == Workload.GetSerializable };
+        if (workload is Workload.GetSerializable or Workload.GetLinearizable)
+        {
+            // etcd allows 128 operations per transaction by default.
+            for (int i = 0; i < keys.Length; i += 100)
+            {
+                var txn = client.Txn();
+                for (int j = i; j < Math.Min(i + 100, keys.Length); j++) txn.Then(TxnOp.Put(keys[j], value));
+                await txn.CommitAsync();
+            }
+        }
+        long txnCounter = 0;
+
+        Task OperationAsync(int i) => workload switch
+        {
+            Workload.Put => client.PutAsync(keys[i % KeySpace], value),
+            Workload.GetSerializable or Workload.GetLinearizable => client.GetAsync(keys[i % KeySpace], readOptions),
+            _ => PutIfAbsentAsync(client, $"b/{runId}/t{Interlocked.Increment(ref txnCounter):d6}", value),
+        };
+
+        await RunPhaseAsync(OperationAsync, callers, warmup, null);
+
+        var latencies = new LatencyRecorder[callers];
+        for (int i = 0; i < callers; i++) latencies[i] = new LatencyRecorder();
+        GC.Collect();
+        var process = Process.GetCurrentProcess();
+        var cpuBefore = process.TotalProcessorTime;
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var clock = Stopwatch.StartNew();
+        long operations = await RunPhaseAsync(OperationAsync, callers, duration, latencies);
+        var elapsed = clock.Elapsed;
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        process.Refresh();
+        var cpu = process.TotalProcessorTime - cpuBefore;
+
+        await client.DeleteAsync(KeySet.Prefix($"b/{runId}/"));
+        var merged = LatencyRecorder.Merge(latencies);
+        return new BenchResult(
+            WorkloadNames.Name(workload), callers, operations, operations / elapsed.TotalSeconds,
+            merged.Percentile(0.50), merged.Percentile(0.99),
+            cpu.TotalMicroseconds / operations, (double)allocated / operations,
+            Environment.WorkingSet);
+    }
+
+    private static async Task PutIfAbsentAsync(EtcdClient client, EtcdBytes key, byte[] value)
+    {
+        await client.Txn().If(Compare.KeyMissing(key)).Then(TxnOp.Put(key, value)).CommitAsync();
+    }
+
+    private static async Task<long> RunPhaseAsync(Func<int, Task> operation, int callers, TimeSpan duration, LatencyRecorder[]? latencies)
+    {
+        long count = 0;
+        var stopAt = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var workers = new Task[callers];
+        for (int c = 0; c < callers; c++)
+        {
+            int caller = c;
+            workers[c] = Task.Run(async () =>
+            {
+                int i = caller * 7919;
+                while (Stopwatch.GetTimestamp() < stopAt)
+                {
+                    long start = Stopwatch.GetTimestamp();
+                    await operation(i++);
+                    latencies?[caller].Record(Stopwatch.GetTimestamp() - start);
+                    Interlocked.Increment(ref count);
+                }
+            });
+        }
+        await Task.WhenAll(workers);
+        return count;
+    }
+}

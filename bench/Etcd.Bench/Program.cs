@@ -1,0 +1,23 @@
+// Load program: runs etcd workloads with N concurrent callers over ONE client and prints throughput, latency,
+// client CPU per operation and allocated bytes per operation. Usage:
+//   dotnet run -c Release --project bench/Etcd.Bench -- --endpoint http://127.0.0.1:2379 [--callers 1,64]
+//       [--duration 10] [--warmup 2] [--workloads put,get-serializable,get-linearizable,txn-put-if-absent]
+using Etcd.Bench;
+
+var settings = BenchSettings.Parse(args);
+if (settings is null) return 2;
+
+await using var client = new Etcd.EtcdClient(settings.Endpoint);
+Console.WriteLine($"Etcd for .NET load bench: {settings.Endpoint}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, " +
+                  $"{settings.Duration.TotalSeconds:0} s per row (+{settings.Warmup.TotalSeconds:0} s warm-up), 16 B keys, 256 B values");
+Console.WriteLine();
+Console.WriteLine(BenchResult.TableHeader);
+foreach (var workload in settings.Workloads)
+{
+    foreach (var callers in settings.Callers)
+    {
+        var result = await LoadRunner.RunAsync(client, workload, callers, settings.Warmup, settings.Duration);
+        Console.WriteLine(result.ToTableRow());
+    }
+}
+return 0;

@@ -1,0 +1,86 @@
+// Walks through the snippets of txaioetcd's project page with Etcd for .NET:
+// status, set 10 keys, get, range, prefix, delete with previous, a transaction that succeeds and one that fails.
+using Etcd;
+
+var endpoint = args.Length > 0 ? args[0] : "http://127.0.0.1:2379";
+await using var etcd = new EtcdClient(endpoint);
+
+Section("Cluster status");
+var status = await etcd.Maintenance.StatusAsync();
+Console.WriteLine($"etcd {status.Version} at {endpoint}: db {status.DbSize} bytes, leader {status.Leader:x}, " +
+                  $"raft index {status.RaftIndex}, term {status.RaftTerm}, revision {status.Header.Revision}");
+
+Section("Set 10 keys");
+for (int i = 0; i < 10; i++)
+{
+    var put = await etcd.PutAsync($"mykey{i}", "foobar");
+    Console.WriteLine($"put mykey{i} = foobar at revision {put.Header.Revision}");
+}
+
+Section("Get a key");
+var result = await etcd.GetAsync("mykey1");
+Console.WriteLine(result.First is { } kv ? Describe(kv) : "key not found");
+Console.WriteLine((await etcd.GetValueAsync("nosuchkey")) is null ? "nosuchkey: key not found" : "unexpected value");
+
+Section("Iterate over the key range [mykey1, mykey5)");
+foreach (var item in (await etcd.GetAsync(KeySet.Range("mykey1", "mykey5"))).Kvs) Console.WriteLine(Describe(item));
+
+Section("Iterate over keys with the prefix 'mykey' (paged scan, 4 keys per page)");
+await foreach (var item in etcd.ScanAsync(KeySet.Prefix("mykey"), new ScanOptions { PageSize = 4 })) Console.WriteLine(Describe(item));
+
+Section("Delete a single key");
+Console.WriteLine($"deleted {(await etcd.DeleteAsync("mykey3")).Deleted} key(s)");
+
+Section("Delete the range [mykey3, mykey7)");
+Console.WriteLine($"deleted {(await etcd.DeleteAsync(KeySet.Range("mykey3", "mykey7"))).Deleted} key(s)");
+
+Section("Delete the prefix 'mykey' and return the previous key-value pairs");
+var deleted = await etcd.DeleteAsync(KeySet.Prefix("mykey"), prevKv: true);
+foreach (var item in deleted.PrevKvs) Console.WriteLine($"deleted {Describe(item)}");
+
+Section("A transaction that succeeds");
+await etcd.PutAsync("mykey1", "val1");
+await RunTransactionAsync();
+
+Section("The same transaction again: it fails, and the failure carries the else-branch responses");
+await RunTransactionAsync();
+
+await etcd.DeleteAsync(KeySet.Prefix("mykey"));
+Console.WriteLine();
+Console.WriteLine("Demo finished.");
+
+async Task RunTransactionAsync()
+{
+    try
+    {
+        var txn = await etcd.Txn()
+            .If(Compare.Value("mykey1").Equal("val1"))
+            .Then(TxnOp.Put("mykey1", "val2"), TxnOp.Put("mykey2", "success"))
+            .Else(TxnOp.Put("mykey2", "failure"), TxnOp.Get("mykey1"))
+            .CommitOrThrowAsync();
+        Console.WriteLine($"transaction SUCCESS at revision {txn.Header.Revision}:");
+        foreach (var response in txn.Responses) Console.WriteLine($"  {DescribeResponse(response)}");
+    }
+    catch (EtcdTransactionFailedException failed)
+    {
+        Console.WriteLine($"transaction FAILED at revision {failed.Response.Header.Revision}:");
+        foreach (var response in failed.Responses) Console.WriteLine($"  {DescribeResponse(response)}");
+    }
+}
+
+static string Describe(KeyValue kv) =>
+    $"{kv.Key} = {kv.Value} (created {kv.CreateRevision}, modified {kv.ModRevision}, version {kv.Version})";
+
+static string DescribeResponse(EtcdResponse response) => response switch
+{
+    PutResponse => $"put at revision {response.Header.Revision}",
+    GetResponse get => $"get: {string.Join(", ", get.Kvs.Select(Describe))}",
+    DeleteResponse delete => $"delete: {delete.Deleted} key(s)",
+    _ => response.GetType().Name,
+};
+
+static void Section(string title)
+{
+    Console.WriteLine();
+    Console.WriteLine($"== {title}");
+}

@@ -1,0 +1,93 @@
+using Etcd.Operations;
+
+namespace Etcd;
+
+/// <summary>
+/// The etcd v3 client: one long-lived, thread-safe instance per application, speaking gRPC over HTTP/2.
+/// Key-value operations are on the client itself; other services hang off properties such as <see cref="Maintenance"/>.
+/// </summary>
+/// <example><code>
+/// await using var client = new EtcdClient("http://127.0.0.1:2379");
+/// await client.PutAsync("greeting", "hello");
+/// var value = await client.GetValueAsync("greeting");
+/// </code></example>
+public sealed class EtcdClient : IEtcdKv, IAsyncDisposable, IDisposable
+{
+    private readonly EtcdCallInvoker _invoker;
+    private readonly KvOperations _kv;
+
+    /// <summary>Creates a client for one endpoint or a comma-separated list of endpoints (e.g. <c>"http://10.0.0.1:2379,http://10.0.0.2:2379"</c>).</summary>
+    public EtcdClient(string endpoints)
+        : this(new EtcdClientOptions { Endpoints = SplitEndpoints(endpoints) })
+    {
+    }
+
+    /// <summary>Creates a client with the given options (validated here: bad options throw <see cref="ArgumentException"/>).</summary>
+    public EtcdClient(EtcdClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _invoker = new EtcdCallInvoker(options);
+        Options = options;
+        _kv = new KvOperations(_invoker);
+        Maintenance = new MaintenanceClient(_invoker);
+    }
+
+    /// <summary>The options the client was created with.</summary>
+    public EtcdClientOptions Options { get; }
+
+    /// <summary>The endpoints the client connects to, parsed.</summary>
+    public IReadOnlyList<Uri> Endpoints => _invoker.Endpoints;
+
+    /// <summary>Maintenance calls (status).</summary>
+    public MaintenanceClient Maintenance { get; }
+
+    /// <inheritdoc />
+    public Task<GetResponse> GetAsync(KeySet keys, GetOptions? options = null, CancellationToken cancellationToken = default)
+        => _kv.GetAsync(keys, options, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<EtcdBytes?> GetValueAsync(EtcdBytes key, CancellationToken cancellationToken = default)
+        => _kv.GetValueAsync(key, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<PutResponse> PutAsync(EtcdBytes key, EtcdBytes value, PutOptions? options = null, CancellationToken cancellationToken = default)
+        => _kv.PutAsync(key, value, options, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<DeleteResponse> DeleteAsync(KeySet keys, bool prevKv = false, CancellationToken cancellationToken = default)
+        => _kv.DeleteAsync(keys, prevKv, cancellationToken);
+
+    /// <inheritdoc />
+    public Transaction Txn() => new(this);
+
+    /// <inheritdoc />
+    public Task<TxnResponse> TxnAsync(Transaction transaction, CancellationToken cancellationToken = default)
+        => _kv.TxnAsync(transaction, cancellationToken);
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<KeyValue> ScanAsync(KeySet keys, ScanOptions? options = null, CancellationToken cancellationToken = default)
+        => _kv.ScanAsync(keys, options, cancellationToken);
+
+    /// <summary>
+    /// Discards the history of every key before <paramref name="revision"/> (reads and watches below it then fail with
+    /// <see cref="EtcdCompactedException"/>). With <paramref name="physical"/> the call returns only once the space is reclaimed.
+    /// </summary>
+    public Task<CompactResponse> CompactAsync(long revision, bool physical = false, CancellationToken cancellationToken = default)
+        => _kv.CompactAsync(revision, physical, cancellationToken);
+
+    /// <summary>Closes every connection; calls still running fail and later calls throw <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose() => _invoker.Dispose();
+
+    /// <summary>Closes every connection; calls still running fail and later calls throw <see cref="ObjectDisposedException"/>.</summary>
+    public ValueTask DisposeAsync()
+    {
+        _invoker.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private static string[] SplitEndpoints(string endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        return endpoints.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
+}

@@ -1,0 +1,54 @@
+namespace Etcd;
+
+/// <summary>Settings of an <see cref="EtcdClient"/>; validated when the client is created.</summary>
+public sealed class EtcdClientOptions
+{
+    /// <summary>The etcd endpoints, e.g. <c>http://127.0.0.1:2379</c> (scheme defaults to http). The client uses the first
+    /// that accepts connections and moves to the next only when a connection attempt fails before anything was sent.</summary>
+    public IReadOnlyList<string> Endpoints { get; init; } = ["http://127.0.0.1:2379"];
+
+    /// <summary>How long establishing a connection may take (default 5 s).</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The deadline of each unary call (default 30 s); <see cref="Timeout.InfiniteTimeSpan"/> for none.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The largest request message the client sends (default 2 MiB; etcd's own limit is 1.5 MiB unless raised).</summary>
+    public int MaxSendMessageSize { get; init; } = 2 * 1024 * 1024;
+
+    /// <summary>The largest response message the client accepts (default 256 MiB).</summary>
+    public int MaxReceiveMessageSize { get; init; } = 256 * 1024 * 1024;
+
+    /// <summary>An HTTP handler to use instead of the built-in SocketsHttpHandler (custom TLS, tests). The client disposes it.</summary>
+    public HttpMessageHandler? HttpHandler { get; init; }
+
+    internal IReadOnlyList<Uri> Validate()
+    {
+        if (Endpoints is null || Endpoints.Count == 0)
+            throw new ArgumentException("At least one endpoint is required.", nameof(Endpoints));
+        var uris = new List<Uri>(Endpoints.Count);
+        foreach (var endpoint in Endpoints) uris.Add(ParseEndpoint(endpoint));
+        if (ConnectTimeout <= TimeSpan.Zero && ConnectTimeout != Timeout.InfiniteTimeSpan)
+            throw new ArgumentOutOfRangeException(nameof(ConnectTimeout), ConnectTimeout, "ConnectTimeout must be positive.");
+        if (RequestTimeout <= TimeSpan.Zero && RequestTimeout != Timeout.InfiniteTimeSpan)
+            throw new ArgumentOutOfRangeException(nameof(RequestTimeout), RequestTimeout, "RequestTimeout must be positive or infinite.");
+        if (MaxSendMessageSize <= 0)
+            throw new ArgumentOutOfRangeException(nameof(MaxSendMessageSize), MaxSendMessageSize, "MaxSendMessageSize must be positive.");
+        if (MaxReceiveMessageSize <= 0)
+            throw new ArgumentOutOfRangeException(nameof(MaxReceiveMessageSize), MaxReceiveMessageSize, "MaxReceiveMessageSize must be positive.");
+        return uris;
+    }
+
+    internal static Uri ParseEndpoint(string? endpoint)
+    {
+        if (string.IsNullOrWhiteSpace(endpoint))
+            throw new ArgumentException("An endpoint must not be empty.", nameof(Endpoints));
+        var text = endpoint.Trim();
+        if (!text.Contains("://", StringComparison.Ordinal)) text = "http://" + text;
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            throw new ArgumentException($"'{endpoint}' is not an http:// or https:// endpoint.", nameof(Endpoints));
+        if (uri.AbsolutePath != "/" || !string.IsNullOrEmpty(uri.Query))
+            throw new ArgumentException($"Endpoint '{endpoint}' must not have a path or query.", nameof(Endpoints));
+        return uri;
+    }
+}

@@ -1,0 +1,46 @@
+using Etcd.Transport;
+using Pb = Etcd.Protocol;
+
+namespace Etcd.Operations;
+
+/// <summary>
+/// Finds the store's compaction revision, which etcd's Range error does not include: a watch created at a
+/// compacted start revision is answered with the compact revision and cancelled.
+/// </summary>
+internal static class CompactRevisionProbe
+{
+    private static readonly TimeSpan s_probeTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>Returns the compact revision, or 0 when it could not be found quickly; never throws except for caller cancellation.</summary>
+    public static async Task<long> FindAsync(EtcdCallInvoker invoker, EtcdBytes key, long revision, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(s_probeTimeout);
+        try
+        {
+            await using var call = invoker.StartDuplex(EtcdMethods.WatchStream, DateTime.UtcNow + s_probeTimeout, timeout.Token);
+            var create = new Pb.WatchCreateRequest
+            {
+                Key = ProtoMapping.ToByteString(key.IsEmpty ? (EtcdBytes)new byte[] { 0 } : key),
+                StartRevision = Math.Max(1, revision),
+            };
+            await call.WriteAsync(new Pb.WatchRequest { CreateRequest = create }, timeout.Token).ConfigureAwait(false);
+            while (await call.MoveNextAsync(timeout.Token).ConfigureAwait(false))
+            {
+                var response = call.Current;
+                if (response.CompactRevision > 0) return response.CompactRevision;
+                if (response.Canceled || response.Events.Count > 0) return 0;
+            }
+            return 0;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            throw;
+        }
+        catch (Exception error) when (error is OperationCanceledException or GrpcCallException or ObjectDisposedException or IOException)
+        {
+            return 0;
+        }
+    }
+}

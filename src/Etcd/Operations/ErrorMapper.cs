@@ -1,0 +1,46 @@
+using Etcd.Transport;
+
+namespace Etcd.Operations;
+
+/// <summary>Turns a failed gRPC call into the typed <see cref="EtcdException"/> that names its meaning.</summary>
+/// <remarks>Messages are matched on etcd's error strings (etcd's api/v3rpc/rpctypes/error.go), since the status code alone is ambiguous.</remarks>
+internal static class ErrorMapper
+{
+    public static EtcdException Map(GrpcCallException error, string method, long requestedRevision = 0)
+    {
+        var detail = error.Detail;
+        var message = $"{method} failed ({error.StatusCode}): {detail}";
+        var code = (EtcdStatusCode)error.StatusCode;
+        switch (error.StatusCode)
+        {
+            case GrpcStatusCode.Unavailable:
+                return error.RequestMayHaveBeenSent
+                    ? new EtcdUnavailableException(message, detail, requestMayHaveBeenSent: true, error)
+                    : new EtcdConnectionException(message, error);
+            case GrpcStatusCode.DeadlineExceeded:
+                return new EtcdDeadlineExceededException(message, detail, error);
+            case GrpcStatusCode.InvalidArgument when Has(detail, "request is too large"):
+                return new EtcdRequestTooLargeException(code, message, detail, error);
+            case GrpcStatusCode.InvalidArgument when Has(detail, "authentication failed"):
+                return new EtcdAuthenticationException(code, message, detail, error);
+            case GrpcStatusCode.InvalidArgument:
+                return new EtcdInvalidArgumentException(message, detail, error);
+            case GrpcStatusCode.ResourceExhausted when !Has(detail, "database space exceeded") && !Has(detail, "too many requests"):
+                return new EtcdRequestTooLargeException(code, message, detail, error);
+            case GrpcStatusCode.NotFound when Has(detail, "lease not found"):
+                return new EtcdLeaseNotFoundException(message, 0, detail, error);
+            case GrpcStatusCode.OutOfRange when Has(detail, "has been compacted"):
+                return new EtcdCompactedException(message, requestedRevision, compactRevision: 0, detail, error);
+            case GrpcStatusCode.OutOfRange when Has(detail, "future revision"):
+                return new EtcdFutureRevisionException(message, requestedRevision, detail, error);
+            case GrpcStatusCode.PermissionDenied:
+                return new EtcdPermissionDeniedException(message, detail, error);
+            case GrpcStatusCode.Unauthenticated:
+                return new EtcdAuthenticationException(code, message, detail, error);
+            default:
+                return new EtcdException(code, message, detail, error);
+        }
+    }
+
+    private static bool Has(string detail, string text) => detail.Contains(text, StringComparison.Ordinal);
+}

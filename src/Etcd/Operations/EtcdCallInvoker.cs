@@ -1,0 +1,95 @@
+using Etcd.Transport;
+using Google.Protobuf;
+
+namespace Etcd.Operations;
+
+/// <summary>
+/// Runs calls against the configured endpoints: applies the request deadline, moves to the next endpoint when a
+/// connection attempt failed before anything was sent (safe for writes too), and maps failures to typed exceptions.
+/// </summary>
+internal sealed class EtcdCallInvoker : IDisposable
+{
+    private readonly GrpcChannel[] _channels;
+    private readonly TimeSpan _requestTimeout;
+    private int _current;
+    private volatile bool _disposed;
+
+    public EtcdCallInvoker(EtcdClientOptions options)
+    {
+        var endpoints = options.Validate();
+        _requestTimeout = options.RequestTimeout;
+        var channelOptions = new GrpcChannelOptions
+        {
+            ConnectTimeout = options.ConnectTimeout,
+            MaxSendMessageSize = options.MaxSendMessageSize,
+            MaxReceiveMessageSize = options.MaxReceiveMessageSize,
+            HttpHandler = options.HttpHandler,
+        };
+        _channels = new GrpcChannel[endpoints.Count];
+        for (int i = 0; i < endpoints.Count; i++) _channels[i] = new GrpcChannel(endpoints[i], channelOptions);
+    }
+
+    public IReadOnlyList<Uri> Endpoints => Array.ConvertAll(_channels, c => c.Address);
+
+    public async Task<TResponse> UnaryAsync<TRequest, TResponse>(
+        GrpcMethod<TRequest, TResponse> method, TRequest request, CancellationToken cancellationToken, long requestedRevision = 0)
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>
+    {
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        var options = new GrpcCallOptions { Deadline = NewDeadline(), CancellationToken = cancellationToken };
+        int start = Volatile.Read(ref _current);
+        for (int attempt = 0; ; attempt++)
+        {
+            int index = (start + attempt) % _channels.Length;
+            try
+            {
+                var response = await _channels[index].UnaryAsync(method, request, options).ConfigureAwait(false);
+                if (attempt > 0) Volatile.Write(ref _current, index);
+                return response;
+            }
+            catch (GrpcCallException error) when (IsNotSentConnectionFailure(error) && attempt + 1 < _channels.Length)
+            {
+                // Nothing left the process: trying the next endpoint cannot apply a write twice.
+            }
+            catch (GrpcCallException error)
+            {
+                throw ErrorMapper.Map(error, method.Path, requestedRevision);
+            }
+            catch (ObjectDisposedException) when (_disposed)
+            {
+                throw new ObjectDisposedException(nameof(EtcdClient), "The etcd client was disposed while the call was running.");
+            }
+        }
+    }
+
+    /// <summary>Opens a duplex stream on the current endpoint (used for watch and lease streams).</summary>
+    public GrpcDuplexCall<TRequest, TResponse> StartDuplex<TRequest, TResponse>(
+        GrpcMethod<TRequest, TResponse> method, DateTime? deadline, CancellationToken cancellationToken)
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>
+    {
+        ThrowIfDisposed();
+        var channel = _channels[Volatile.Read(ref _current) % _channels.Length];
+        return channel.StartDuplex(method, new GrpcCallOptions { Deadline = deadline, CancellationToken = cancellationToken });
+    }
+
+    public DateTime? NewDeadline() =>
+        _requestTimeout == Timeout.InfiniteTimeSpan ? null : DateTime.UtcNow + _requestTimeout;
+
+    public void ThrowIfDisposed()
+    {
+        if (_disposed) throw new ObjectDisposedException(nameof(EtcdClient));
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        foreach (var channel in _channels) channel.Dispose();
+    }
+
+    private static bool IsNotSentConnectionFailure(GrpcCallException error) =>
+        error.StatusCode == GrpcStatusCode.Unavailable && !error.RequestMayHaveBeenSent;
+}
