@@ -6,14 +6,16 @@ namespace Etcd.Bench;
 internal static class LoadRunner
 {
     private const int KeySpace = 10_000;
+    private const int TxnKeys = 400_000; // distinct put-if-absent keys; beyond that the compares fail (still a txn)
 
     public static async Task<BenchResult> RunAsync(EtcdClient client, Workload workload, int callers, TimeSpan warmup, TimeSpan duration)
     {
         var value = new byte[256];
         Random.Shared.NextBytes(value);
-        string runId = Guid.NewGuid().ToString("n")[..6];
-        var keys = new EtcdBytes[KeySpace];
-        for (int i = 0; i < keys.Length; i++) keys[i] = $"b/{runId}/{i:d8}"; // 16 bytes
+        string runId = Guid.NewGuid().ToString("n")[..5];
+        // Keys are built before measuring so the bench's own string work is not counted: "b/" + 5 + "/" + 8 = 16 bytes.
+        var keys = new EtcdBytes[workload == Workload.TxnPutIfAbsent ? TxnKeys : KeySpace];
+        for (int i = 0; i < keys.Length; i++) keys[i] = $"b/{runId}/{i:d8}";
         var readOptions = new GetOptions { Serializable = workload == Workload.GetSerializable };
         if (workload is Workload.GetSerializable or Workload.GetLinearizable)
         {
@@ -31,7 +33,7 @@ internal static class LoadRunner
         {
             Workload.Put => client.PutAsync(keys[i % KeySpace], value),
             Workload.GetSerializable or Workload.GetLinearizable => client.GetAsync(keys[i % KeySpace], readOptions),
-            _ => PutIfAbsentAsync(client, $"b/{runId}/t{Interlocked.Increment(ref txnCounter):d6}", value),
+            _ => PutIfAbsentAsync(client, keys[(int)(Interlocked.Increment(ref txnCounter) % TxnKeys)], value),
         };
 
         await RunPhaseAsync(OperationAsync, callers, warmup, null);
@@ -58,10 +60,8 @@ internal static class LoadRunner
             Environment.WorkingSet);
     }
 
-    private static async Task PutIfAbsentAsync(EtcdClient client, EtcdBytes key, byte[] value)
-    {
-        await client.Txn().If(Compare.KeyMissing(key)).Then(TxnOp.Put(key, value)).CommitAsync();
-    }
+    private static Task PutIfAbsentAsync(EtcdClient client, EtcdBytes key, byte[] value) =>
+        client.Txn().If(Compare.KeyMissing(key)).Then(TxnOp.Put(key, value)).CommitAsync();
 
     private static async Task<long> RunPhaseAsync(Func<int, Task> operation, int callers, TimeSpan duration, LatencyRecorder[]? latencies)
     {

@@ -50,6 +50,10 @@ public sealed class EtcdClient : IEtcdKv, IAsyncDisposable, IDisposable
         => _kv.GetValueAsync(key, cancellationToken);
 
     /// <inheritdoc />
+    public Task<string?> GetStringAsync(EtcdBytes key, CancellationToken cancellationToken = default)
+        => _kv.GetStringAsync(key, cancellationToken);
+
+    /// <inheritdoc />
     public Task<PutResponse> PutAsync(EtcdBytes key, EtcdBytes value, PutOptions? options = null, CancellationToken cancellationToken = default)
         => _kv.PutAsync(key, value, options, cancellationToken);
 

@@ -19,7 +19,20 @@ public sealed class EtcdClientOptions
     /// <summary>The largest response message the client accepts (default 256 MiB).</summary>
     public int MaxReceiveMessageSize { get; init; } = 256 * 1024 * 1024;
 
-    /// <summary>An HTTP handler to use instead of the built-in SocketsHttpHandler (custom TLS, tests). The client disposes it.</summary>
+    /// <summary>
+    /// How often an HTTP/2 PING checks a connection that has calls open, so a silently dead connection fails fast
+    /// instead of at each call's deadline (default 10 s; etcd answers pings faster than 5 s with GOAWAY, so the minimum
+    /// is 5 s); <see cref="Timeout.InfiniteTimeSpan"/> disables pings.
+    /// </summary>
+    public TimeSpan KeepAlivePingDelay { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a PING may go unanswered before the connection is dropped (default 10 s).</summary>
+    public TimeSpan KeepAlivePingTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// An HTTP handler to use instead of the built-in SocketsHttpHandler (custom TLS, tests). The client does not dispose
+    /// it, and <see cref="ConnectTimeout"/> and the keep-alive settings do not apply to it: configure them on the handler.
+    /// </summary>
     public HttpMessageHandler? HttpHandler { get; init; }
 
     internal IReadOnlyList<Uri> Validate()
@@ -32,6 +45,10 @@ public sealed class EtcdClientOptions
             throw new ArgumentOutOfRangeException(nameof(ConnectTimeout), ConnectTimeout, "ConnectTimeout must be positive.");
         if (RequestTimeout <= TimeSpan.Zero && RequestTimeout != Timeout.InfiniteTimeSpan)
             throw new ArgumentOutOfRangeException(nameof(RequestTimeout), RequestTimeout, "RequestTimeout must be positive or infinite.");
+        if (KeepAlivePingDelay < TimeSpan.FromSeconds(5) && KeepAlivePingDelay != Timeout.InfiniteTimeSpan)
+            throw new ArgumentOutOfRangeException(nameof(KeepAlivePingDelay), KeepAlivePingDelay, "KeepAlivePingDelay must be at least 5 s (etcd's --grpc-keepalive-min-time) or infinite.");
+        if (KeepAlivePingTimeout <= TimeSpan.Zero && KeepAlivePingTimeout != Timeout.InfiniteTimeSpan)
+            throw new ArgumentOutOfRangeException(nameof(KeepAlivePingTimeout), KeepAlivePingTimeout, "KeepAlivePingTimeout must be positive or infinite.");
         if (MaxSendMessageSize <= 0)
             throw new ArgumentOutOfRangeException(nameof(MaxSendMessageSize), MaxSendMessageSize, "MaxSendMessageSize must be positive.");
         if (MaxReceiveMessageSize <= 0)

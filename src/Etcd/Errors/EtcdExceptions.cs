@@ -48,6 +48,14 @@ public sealed class EtcdRequestTooLargeException : EtcdException
         : base(statusCode, message, serverMessage, innerException) { }
 }
 
+/// <summary>A response was larger than the client's <see cref="EtcdClientOptions.MaxReceiveMessageSize"/>; read less at once (limit, keys-only, paged scan) or raise the limit.</summary>
+public sealed class EtcdResponseTooLargeException : EtcdException
+{
+    /// <summary>Creates the exception.</summary>
+    public EtcdResponseTooLargeException(string message, Exception? innerException = null)
+        : base(EtcdStatusCode.ResourceExhausted, message, null, innerException) { }
+}
+
 /// <summary>The lease does not exist (never granted, expired or revoked).</summary>
 public sealed class EtcdLeaseNotFoundException : EtcdException
 {

@@ -91,7 +91,11 @@ public readonly struct ValueCompareBuilder
 {
     private readonly KeySet _keys;
 
-    internal ValueCompareBuilder(KeySet keys) => _keys = keys;
+    internal ValueCompareBuilder(KeySet keys)
+    {
+        keys.Validate(nameof(keys));
+        _keys = keys;
+    }
 
     /// <summary>The value equals <paramref name="value"/>.</summary>
     public Compare Equal(EtcdBytes value) => Make(CompareOperator.Equal, value);
@@ -120,6 +124,7 @@ public readonly struct NumberCompareBuilder
 
     internal NumberCompareBuilder(KeySet keys, CompareTarget target)
     {
+        keys.Validate(nameof(keys));
         _keys = keys;
         _target = target;
     }

@@ -73,7 +73,7 @@ public readonly struct EtcdBytes : IEquatable<EtcdBytes>, IComparable<EtcdBytes>
     /// <summary>Returns the UTF-8 text when the bytes are valid UTF-8, otherwise a hex form such as <c>0x61ff</c>.</summary>
     public override string ToString() => IsValidUtf8 ? ToStringUtf8() : "0x" + Convert.ToHexString(_memory.Span).ToLowerInvariant();
 
-    /// <summary>Content equality.</summary>
+    /// <summary>Content equality (a value from a null string or array equals <see cref="Empty"/>).</summary>
     public bool Equals(EtcdBytes other) => _memory.Span.SequenceEqual(other._memory.Span);
 
     /// <inheritdoc />

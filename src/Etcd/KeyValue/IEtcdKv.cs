@@ -9,6 +9,9 @@ public interface IEtcdKv
     /// <summary>Reads one key's value; null when the key does not exist.</summary>
     Task<EtcdBytes?> GetValueAsync(EtcdBytes key, CancellationToken cancellationToken = default);
 
+    /// <summary>Reads one key's value decoded as UTF-8; null when the key does not exist.</summary>
+    Task<string?> GetStringAsync(EtcdBytes key, CancellationToken cancellationToken = default);
+
     /// <summary>Writes a key.</summary>
     Task<PutResponse> PutAsync(EtcdBytes key, EtcdBytes value, PutOptions? options = null, CancellationToken cancellationToken = default);
 

@@ -17,7 +17,8 @@ public enum KeySetKind
 
 /// <summary>
 /// A set of keys: one key, a range [from, to), a prefix, every key from a key on, or all keys.
-/// A string or byte array converts implicitly to a single-key set.
+/// A string or byte array converts implicitly to a single-key set (the conversion never throws; the method that
+/// receives the set rejects an empty or null key with an <see cref="ArgumentException"/>).
 /// </summary>
 public readonly struct KeySet : IEquatable<KeySet>
 {
@@ -47,12 +48,19 @@ public readonly struct KeySet : IEquatable<KeySet>
         return new KeySet(KeySetKind.Single, key, default);
     }
 
-    /// <summary>The keys in [<paramref name="from"/>, <paramref name="to"/>) in byte order; an empty <paramref name="from"/> starts at the first key.</summary>
+    /// <summary>
+    /// The keys in [<paramref name="from"/>, <paramref name="to"/>) in byte order; an empty <paramref name="from"/> starts
+    /// at the first key. <paramref name="to"/> must sort after <paramref name="from"/>.
+    /// </summary>
     public static KeySet Range(EtcdBytes from, EtcdBytes to)
     {
         Guard.NotNull(from, nameof(from));
         Guard.NotNull(to, nameof(to));
-        if (to.IsEmpty) throw new ArgumentException("The end of a range must not be empty; use KeySet.FromKey for an open-ended range.", nameof(to));
+        // etcd reads a range_end of "\0" as "no end", so [from, "\0") would silently mean FromKey(from).
+        if (to.IsEmpty || to.Span.SequenceEqual(s_zero))
+            throw new ArgumentException("The end of a range must be a real key; use KeySet.FromKey for an open-ended range.", nameof(to));
+        if (to.CompareTo(from) <= 0)
+            throw new ArgumentException($"The end of a range ({to}) must sort after its start ({from}).", nameof(to));
         return new KeySet(KeySetKind.Range, from, to);
     }
 
@@ -75,6 +83,12 @@ public readonly struct KeySet : IEquatable<KeySet>
 
     /// <summary>True when the set is one key.</summary>
     public bool IsSingleKey => Kind == KeySetKind.Single;
+
+    /// <summary>Rejects a single-key set whose key is null or empty (what the implicit conversions and <c>default</c> can produce).</summary>
+    internal void Validate(string paramName)
+    {
+        if (Kind == KeySetKind.Single) Guard.Key(Key, paramName);
+    }
 
     /// <summary>
     /// The smallest key greater than every key that starts with <paramref name="prefix"/>: the prefix with its last
@@ -143,11 +157,11 @@ public readonly struct KeySet : IEquatable<KeySet>
     };
 
     /// <summary>A single key.</summary>
-    public static implicit operator KeySet(EtcdBytes key) => Single(key);
+    public static implicit operator KeySet(EtcdBytes key) => new(KeySetKind.Single, key, default);
 
     /// <summary>A single key, UTF-8 encoded.</summary>
-    public static implicit operator KeySet(string? key) => Single(key);
+    public static implicit operator KeySet(string? key) => new(KeySetKind.Single, key, default);
 
     /// <summary>A single key.</summary>
-    public static implicit operator KeySet(byte[]? key) => Single(key);
+    public static implicit operator KeySet(byte[]? key) => new(KeySetKind.Single, key, default);
 }

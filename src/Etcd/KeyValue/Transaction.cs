@@ -34,21 +34,30 @@ public sealed class Transaction
     public IReadOnlyList<TxnOp> FailureOps => _failure;
 
     /// <summary>Adds conditions (all must hold).</summary>
-    public Transaction If(params Compare[] compares)
+    public Transaction If(params Compare[] compares) => If((IEnumerable<Compare>)compares);
+
+    /// <summary>Adds conditions (all must hold).</summary>
+    public Transaction If(IEnumerable<Compare> compares)
     {
         AddAll(_compares, compares, nameof(compares));
         return this;
     }
 
     /// <summary>Adds operations to run when every compare holds.</summary>
-    public Transaction Then(params TxnOp[] operations)
+    public Transaction Then(params TxnOp[] operations) => Then((IEnumerable<TxnOp>)operations);
+
+    /// <summary>Adds operations to run when every compare holds.</summary>
+    public Transaction Then(IEnumerable<TxnOp> operations)
     {
         AddAll(_success, operations, nameof(operations));
         return this;
     }
 
     /// <summary>Adds operations to run when a compare fails.</summary>
-    public Transaction Else(params TxnOp[] operations)
+    public Transaction Else(params TxnOp[] operations) => Else((IEnumerable<TxnOp>)operations);
+
+    /// <summary>Adds operations to run when a compare fails.</summary>
+    public Transaction Else(IEnumerable<TxnOp> operations)
     {
         AddAll(_failure, operations, nameof(operations));
         return this;
@@ -67,13 +76,18 @@ public sealed class Transaction
     public async Task<TxnResponse> CommitOrThrowAsync(CancellationToken cancellationToken = default)
         => (await CommitAsync(cancellationToken).ConfigureAwait(false)).EnsureSucceeded();
 
-    private static void AddAll<T>(List<T> target, T[] items, string paramName) where T : class
+    private static void AddAll<T>(List<T> target, IEnumerable<T> items, string paramName) where T : class
     {
         ArgumentNullException.ThrowIfNull(items, paramName);
+        int count = target.Count;
         foreach (var item in items)
         {
-            if (item is null) throw new ArgumentNullException(paramName, "A transaction element must not be null.");
+            if (item is null)
+            {
+                target.RemoveRange(count, target.Count - count);
+                throw new ArgumentNullException(paramName, "A transaction element must not be null.");
+            }
+            target.Add(item);
         }
-        target.AddRange(items);
     }
 }

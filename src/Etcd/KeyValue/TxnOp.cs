@@ -8,6 +8,7 @@ public abstract class TxnOp
     /// <summary>Reads a key, range or prefix.</summary>
     public static TxnOp Get(KeySet keys, GetOptions? options = null)
     {
+        keys.Validate(nameof(keys));
         options?.Validate(nameof(options));
         return new GetOp(keys, options ?? s_defaultGet);
     }
@@ -22,7 +23,11 @@ public abstract class TxnOp
     }
 
     /// <summary>Deletes a key, range or prefix, optionally returning the deleted pairs.</summary>
-    public static TxnOp Delete(KeySet keys, bool prevKv = false) => new DeleteOp(keys, prevKv);
+    public static TxnOp Delete(KeySet keys, bool prevKv = false)
+    {
+        keys.Validate(nameof(keys));
+        return new DeleteOp(keys, prevKv);
+    }
 
     /// <summary>Runs a nested transaction (its compares are evaluated when the outer branch runs).</summary>
     public static TxnOp Txn(Transaction transaction)

@@ -9,16 +9,14 @@ namespace Etcd.Operations;
 /// </summary>
 internal static class CompactRevisionProbe
 {
-    private static readonly TimeSpan s_probeTimeout = TimeSpan.FromSeconds(2);
-
-    /// <summary>Returns the compact revision, or 0 when it could not be found quickly; never throws except for caller cancellation.</summary>
-    public static async Task<long> FindAsync(EtcdCallInvoker invoker, EtcdBytes key, long revision, CancellationToken cancellationToken)
+    /// <summary>Returns the compact revision, or 0 when it could not be found within <paramref name="budget"/>; never throws except for caller cancellation.</summary>
+    public static async Task<long> FindAsync(EtcdCallInvoker invoker, EtcdBytes key, long revision, TimeSpan budget, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(s_probeTimeout);
+        timeout.CancelAfter(budget);
         try
         {
-            await using var call = invoker.StartDuplex(EtcdMethods.WatchStream, DateTime.UtcNow + s_probeTimeout, timeout.Token);
+            await using var call = invoker.StartDuplex(EtcdMethods.WatchStream, DateTime.UtcNow + budget, timeout.Token);
             var create = new Pb.WatchCreateRequest
             {
                 Key = ProtoMapping.ToByteString(key.IsEmpty ? (EtcdBytes)new byte[] { 0 } : key),

@@ -6,7 +6,7 @@ namespace Etcd.Operations;
 /// <remarks>Messages are matched on etcd's error strings (etcd's api/v3rpc/rpctypes/error.go), since the status code alone is ambiguous.</remarks>
 internal static class ErrorMapper
 {
-    public static EtcdException Map(GrpcCallException error, string method, long requestedRevision = 0)
+    public static EtcdException Map(GrpcCallException error, string method, long requestedRevision = 0, long leaseId = 0)
     {
         var detail = error.Detail;
         var message = $"{method} failed ({error.StatusCode}): {detail}";
@@ -25,10 +25,12 @@ internal static class ErrorMapper
                 return new EtcdAuthenticationException(code, message, detail, error);
             case GrpcStatusCode.InvalidArgument:
                 return new EtcdInvalidArgumentException(message, detail, error);
+            case GrpcStatusCode.ResourceExhausted when error.ReceiveLimitExceeded:
+                return new EtcdResponseTooLargeException(message, error);
             case GrpcStatusCode.ResourceExhausted when !Has(detail, "database space exceeded") && !Has(detail, "too many requests"):
                 return new EtcdRequestTooLargeException(code, message, detail, error);
             case GrpcStatusCode.NotFound when Has(detail, "lease not found"):
-                return new EtcdLeaseNotFoundException(message, 0, detail, error);
+                return new EtcdLeaseNotFoundException(leaseId == 0 ? message : $"{message} (lease {leaseId:x})", leaseId, detail, error);
             case GrpcStatusCode.OutOfRange when Has(detail, "has been compacted"):
                 return new EtcdCompactedException(message, requestedRevision, compactRevision: 0, detail, error);
             case GrpcStatusCode.OutOfRange when Has(detail, "future revision"):

@@ -24,6 +24,8 @@ internal sealed class EtcdCallInvoker : IDisposable
             MaxSendMessageSize = options.MaxSendMessageSize,
             MaxReceiveMessageSize = options.MaxReceiveMessageSize,
             HttpHandler = options.HttpHandler,
+            KeepAlivePingDelay = options.KeepAlivePingDelay,
+            KeepAlivePingTimeout = options.KeepAlivePingTimeout,
         };
         _channels = new GrpcChannel[endpoints.Count];
         for (int i = 0; i < endpoints.Count; i++) _channels[i] = new GrpcChannel(endpoints[i], channelOptions);
@@ -32,7 +34,7 @@ internal sealed class EtcdCallInvoker : IDisposable
     public IReadOnlyList<Uri> Endpoints => Array.ConvertAll(_channels, c => c.Address);
 
     public async Task<TResponse> UnaryAsync<TRequest, TResponse>(
-        GrpcMethod<TRequest, TResponse> method, TRequest request, CancellationToken cancellationToken, long requestedRevision = 0)
+        GrpcMethod<TRequest, TResponse> method, TRequest request, CancellationToken cancellationToken, long requestedRevision = 0, long leaseId = 0)
         where TRequest : IMessage<TRequest>
         where TResponse : IMessage<TResponse>
     {
@@ -55,7 +57,7 @@ internal sealed class EtcdCallInvoker : IDisposable
             }
             catch (GrpcCallException error)
             {
-                throw ErrorMapper.Map(error, method.Path, requestedRevision);
+                throw ErrorMapper.Map(error, method.Path, requestedRevision, leaseId);
             }
             catch (ObjectDisposedException) when (_disposed)
             {
@@ -74,6 +76,8 @@ internal sealed class EtcdCallInvoker : IDisposable
         var channel = _channels[Volatile.Read(ref _current) % _channels.Length];
         return channel.StartDuplex(method, new GrpcCallOptions { Deadline = deadline, CancellationToken = cancellationToken });
     }
+
+    public TimeSpan RequestTimeout => _requestTimeout;
 
     public DateTime? NewDeadline() =>
         _requestTimeout == Timeout.InfiniteTimeSpan ? null : DateTime.UtcNow + _requestTimeout;

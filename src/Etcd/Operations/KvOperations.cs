@@ -1,9 +1,13 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Pb = Etcd.Protocol;
 
 namespace Etcd.Operations;
 
-/// <summary>The key-value operations of one client: validation, request mapping and the paged scan.</summary>
+/// <summary>
+/// The key-value operations of one client. Each public method validates and builds its request synchronously (so bad
+/// input throws before anything is sent, from the call itself) and then awaits the call in a private async core.
+/// </summary>
 internal sealed class KvOperations : IEtcdKv
 {
     private static readonly byte[] s_zero = [0];
@@ -11,68 +15,97 @@ internal sealed class KvOperations : IEtcdKv
 
     public KvOperations(EtcdCallInvoker invoker) => _invoker = invoker;
 
-    public async Task<GetResponse> GetAsync(KeySet keys, GetOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<GetResponse> GetAsync(KeySet keys, GetOptions? options = null, CancellationToken cancellationToken = default)
     {
-        ValidateKeys(keys, nameof(keys));
+        keys.Validate(nameof(keys));
         options?.Validate(nameof(options));
-        var request = ProtoMapping.ToRangeRequest(keys, options);
-        var response = await RangeAsync(request, cancellationToken).ConfigureAwait(false);
-        return ProtoMapping.ToGet(response);
+        return GetCoreAsync(ProtoMapping.ToRangeRequest(keys, options), cancellationToken);
     }
 
-    public async Task<EtcdBytes?> GetValueAsync(EtcdBytes key, CancellationToken cancellationToken = default)
+    private async Task<GetResponse> GetCoreAsync(Pb.RangeRequest request, CancellationToken cancellationToken)
+        => ProtoMapping.ToGet(await RangeAsync(request, cancellationToken).ConfigureAwait(false));
+
+    public Task<EtcdBytes?> GetValueAsync(EtcdBytes key, CancellationToken cancellationToken = default)
     {
         Guard.Key(key, nameof(key));
-        var response = await RangeAsync(ProtoMapping.ToRangeRequest(KeySet.Single(key), null), cancellationToken).ConfigureAwait(false);
+        return GetValueCoreAsync(ProtoMapping.ToRangeRequest(key, null), cancellationToken);
+    }
+
+    private async Task<EtcdBytes?> GetValueCoreAsync(Pb.RangeRequest request, CancellationToken cancellationToken)
+    {
+        var response = await RangeAsync(request, cancellationToken).ConfigureAwait(false);
         return response.Kvs.Count == 0 ? (EtcdBytes?)null : ProtoMapping.ToBytes(response.Kvs[0].Value);
     }
 
-    public async Task<PutResponse> PutAsync(EtcdBytes key, EtcdBytes value, PutOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<string?> GetStringAsync(EtcdBytes key, CancellationToken cancellationToken = default)
+    {
+        Guard.Key(key, nameof(key));
+        return GetStringCoreAsync(ProtoMapping.ToRangeRequest(key, null), cancellationToken);
+    }
+
+    private async Task<string?> GetStringCoreAsync(Pb.RangeRequest request, CancellationToken cancellationToken)
+    {
+        var response = await RangeAsync(request, cancellationToken).ConfigureAwait(false);
+        return response.Kvs.Count == 0 ? null : response.Kvs[0].Value.ToStringUtf8();
+    }
+
+    public Task<PutResponse> PutAsync(EtcdBytes key, EtcdBytes value, PutOptions? options = null, CancellationToken cancellationToken = default)
     {
         Guard.Key(key, nameof(key));
         Guard.NotNull(value, nameof(value));
         options?.Validate(value, nameof(options));
-        var request = ProtoMapping.ToPutRequest(key, value, options);
-        var response = await _invoker.UnaryAsync(EtcdMethods.Put, request, cancellationToken).ConfigureAwait(false);
+        return PutCoreAsync(ProtoMapping.ToPutRequest(key, value, options), cancellationToken);
+    }
+
+    private async Task<PutResponse> PutCoreAsync(Pb.PutRequest request, CancellationToken cancellationToken)
+    {
+        var response = await _invoker.UnaryAsync(EtcdMethods.Put, request, cancellationToken, leaseId: request.Lease).ConfigureAwait(false);
         return ProtoMapping.ToPut(response);
     }
 
-    public async Task<DeleteResponse> DeleteAsync(KeySet keys, bool prevKv = false, CancellationToken cancellationToken = default)
+    public Task<DeleteResponse> DeleteAsync(KeySet keys, bool prevKv = false, CancellationToken cancellationToken = default)
     {
-        ValidateKeys(keys, nameof(keys));
-        var request = ProtoMapping.ToDeleteRequest(keys, prevKv);
-        var response = await _invoker.UnaryAsync(EtcdMethods.DeleteRange, request, cancellationToken).ConfigureAwait(false);
-        return ProtoMapping.ToDelete(response);
+        keys.Validate(nameof(keys));
+        return DeleteCoreAsync(ProtoMapping.ToDeleteRequest(keys, prevKv), cancellationToken);
     }
+
+    private async Task<DeleteResponse> DeleteCoreAsync(Pb.DeleteRangeRequest request, CancellationToken cancellationToken)
+        => ProtoMapping.ToDelete(await _invoker.UnaryAsync(EtcdMethods.DeleteRange, request, cancellationToken).ConfigureAwait(false));
 
     public Transaction Txn() => new(this);
 
-    public async Task<TxnResponse> TxnAsync(Transaction transaction, CancellationToken cancellationToken = default)
+    public Task<TxnResponse> TxnAsync(Transaction transaction, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(transaction);
-        var request = ProtoMapping.ToTxnRequest(transaction);
-        var response = await _invoker.UnaryAsync(EtcdMethods.Txn, request, cancellationToken).ConfigureAwait(false);
-        return ProtoMapping.ToTxn(response);
+        return TxnCoreAsync(ProtoMapping.ToTxnRequest(transaction), cancellationToken);
     }
 
-    public async Task<CompactResponse> CompactAsync(long revision, bool physical, CancellationToken cancellationToken)
+    private async Task<TxnResponse> TxnCoreAsync(Pb.TxnRequest request, CancellationToken cancellationToken)
+        => ProtoMapping.ToTxn(await _invoker.UnaryAsync(EtcdMethods.Txn, request, cancellationToken).ConfigureAwait(false));
+
+    public Task<CompactResponse> CompactAsync(long revision, bool physical, CancellationToken cancellationToken)
     {
         if (revision <= 0) throw new ArgumentOutOfRangeException(nameof(revision), revision, "The compaction revision must be positive.");
-        var request = new Pb.CompactionRequest { Revision = revision, Physical = physical };
+        return CompactCoreAsync(new Pb.CompactionRequest { Revision = revision, Physical = physical }, cancellationToken);
+    }
+
+    private async Task<CompactResponse> CompactCoreAsync(Pb.CompactionRequest request, CancellationToken cancellationToken)
+    {
+        long started = Stopwatch.GetTimestamp();
         try
         {
-            var response = await _invoker.UnaryAsync(EtcdMethods.Compact, request, cancellationToken, revision).ConfigureAwait(false);
+            var response = await _invoker.UnaryAsync(EtcdMethods.Compact, request, cancellationToken, request.Revision).ConfigureAwait(false);
             return new CompactResponse(ProtoMapping.ToHeader(response.Header));
         }
         catch (EtcdCompactedException error) when (error.CompactRevision == 0)
         {
-            throw await WithCompactRevisionAsync(error, KeySet.All.WireKey, revision, cancellationToken).ConfigureAwait(false);
+            throw await WithCompactRevisionAsync(error, KeySet.All.WireKey, request.Revision, started, cancellationToken).ConfigureAwait(false);
         }
     }
 
     public IAsyncEnumerable<KeyValue> ScanAsync(KeySet keys, ScanOptions? options = null, CancellationToken cancellationToken = default)
     {
-        ValidateKeys(keys, nameof(keys));
+        keys.Validate(nameof(keys));
         options ??= new ScanOptions();
         options.Validate(nameof(options));
         _invoker.ThrowIfDisposed();
@@ -106,28 +139,33 @@ internal sealed class KvOperations : IEtcdKv
 
     private async Task<Pb.RangeResponse> RangeAsync(Pb.RangeRequest request, CancellationToken cancellationToken)
     {
+        long started = Stopwatch.GetTimestamp();
         try
         {
             return await _invoker.UnaryAsync(EtcdMethods.Range, request, cancellationToken, request.Revision).ConfigureAwait(false);
         }
         catch (EtcdCompactedException error) when (error.CompactRevision == 0)
         {
-            throw await WithCompactRevisionAsync(error, ProtoMapping.ToBytes(request.Key), request.Revision, cancellationToken).ConfigureAwait(false);
+            throw await WithCompactRevisionAsync(error, ProtoMapping.ToBytes(request.Key), request.Revision, started, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private async Task<EtcdCompactedException> WithCompactRevisionAsync(EtcdCompactedException error, EtcdBytes key, long revision, CancellationToken cancellationToken)
+    /// <summary>Adds the compact revision to the error, spending at most what is left of the call's deadline (and at most 2 s).</summary>
+    private async Task<EtcdCompactedException> WithCompactRevisionAsync(
+        EtcdCompactedException error, EtcdBytes key, long revision, long started, CancellationToken cancellationToken)
     {
-        long compactRevision = await CompactRevisionProbe.FindAsync(_invoker, key, revision, cancellationToken).ConfigureAwait(false);
+        var budget = TimeSpan.FromSeconds(2);
+        if (_invoker.RequestTimeout != Timeout.InfiniteTimeSpan)
+        {
+            var left = _invoker.RequestTimeout - Stopwatch.GetElapsedTime(started);
+            if (left < budget) budget = left;
+        }
+        long compactRevision = budget > TimeSpan.Zero
+            ? await CompactRevisionProbe.FindAsync(_invoker, key, revision, budget, cancellationToken).ConfigureAwait(false)
+            : 0;
         var message = compactRevision > 0
             ? $"Revision {revision} has been compacted; the oldest readable revision is {compactRevision}."
             : error.Message;
         return new EtcdCompactedException(message, revision, compactRevision, error.ServerMessage, error.InnerException);
-    }
-
-    private static void ValidateKeys(KeySet keys, string paramName)
-    {
-        // default(KeySet) is a single empty key, which etcd rejects.
-        if (keys.Kind == KeySetKind.Single) Guard.Key(keys.Key, paramName);
     }
 }

@@ -81,12 +81,15 @@ internal static class ProtoMapping
     public static DeleteResponse ToDelete(Pb.DeleteRangeResponse response) =>
         new(ToHeader(response.Header), response.Deleted, ToKeyValues(response.PrevKvs));
 
-    public static Pb.TxnRequest ToTxnRequest(Transaction transaction)
+    /// <summary>Maps a transaction tree; throws <see cref="ArgumentException"/> when a transaction contains itself.</summary>
+    public static Pb.TxnRequest ToTxnRequest(Transaction transaction) => ToTxnRequest(transaction, ancestors: null);
+
+    private static Pb.TxnRequest ToTxnRequest(Transaction transaction, HashSet<Transaction>? ancestors)
     {
         var request = new Pb.TxnRequest();
         foreach (var compare in transaction.Compares) request.Compare.Add(ToCompare(compare));
-        foreach (var op in transaction.SuccessOps) request.Success.Add(ToRequestOp(op));
-        foreach (var op in transaction.FailureOps) request.Failure.Add(ToRequestOp(op));
+        foreach (var op in transaction.SuccessOps) request.Success.Add(ToRequestOp(op, transaction, ref ancestors));
+        foreach (var op in transaction.FailureOps) request.Failure.Add(ToRequestOp(op, transaction, ref ancestors));
         return request;
     }
 
@@ -110,14 +113,28 @@ internal static class ProtoMapping
         return result;
     }
 
-    private static Pb.RequestOp ToRequestOp(TxnOp op) => op switch
+    private static Pb.RequestOp ToRequestOp(TxnOp op, Transaction parent, ref HashSet<Transaction>? ancestors)
     {
-        TxnOp.GetOp get => new Pb.RequestOp { RequestRange = ToRangeRequest(get.Keys, get.Options) },
-        TxnOp.PutOp put => new Pb.RequestOp { RequestPut = ToPutRequest(put.Key, put.Value, put.Options) },
-        TxnOp.DeleteOp delete => new Pb.RequestOp { RequestDeleteRange = ToDeleteRequest(delete.Keys, delete.PrevKv) },
-        TxnOp.NestedTxnOp nested => new Pb.RequestOp { RequestTxn = ToTxnRequest(nested.Transaction) },
-        _ => throw new ArgumentException($"Unknown transaction operation {op.GetType().Name}."),
-    };
+        switch (op)
+        {
+            case TxnOp.GetOp get:
+                return new Pb.RequestOp { RequestRange = ToRangeRequest(get.Keys, get.Options) };
+            case TxnOp.PutOp put:
+                return new Pb.RequestOp { RequestPut = ToPutRequest(put.Key, put.Value, put.Options) };
+            case TxnOp.DeleteOp delete:
+                return new Pb.RequestOp { RequestDeleteRange = ToDeleteRequest(delete.Keys, delete.PrevKv) };
+            case TxnOp.NestedTxnOp nested:
+                ancestors ??= new HashSet<Transaction>(ReferenceEqualityComparer.Instance);
+                ancestors.Add(parent);
+                if (ancestors.Contains(nested.Transaction))
+                    throw new ArgumentException("A transaction must not contain itself, directly or through nested transactions.", "transaction");
+                var request = new Pb.RequestOp { RequestTxn = ToTxnRequest(nested.Transaction, ancestors) };
+                ancestors.Remove(parent);
+                return request;
+            default:
+                throw new ArgumentException($"Unknown transaction operation {op.GetType().Name}.", "transaction");
+        }
+    }
 
     public static TxnResponse ToTxn(Pb.TxnResponse response)
     {

@@ -69,7 +69,10 @@ internal sealed class GrpcFrameReader : IDisposable
         {
             throw new GrpcCallException(
                 GrpcStatusCode.ResourceExhausted,
-                $"Received a message of {length} bytes, larger than the maximum receive size of {_maxMessageSize} bytes.");
+                $"Received a message of {length} bytes, larger than the maximum receive size of {_maxMessageSize} bytes.")
+            {
+                ReceiveLimitExceeded = true,
+            };
         }
 
         _start += GrpcFraming.HeaderSize;

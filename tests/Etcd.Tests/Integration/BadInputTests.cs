@@ -24,7 +24,8 @@ public sealed class BadInputTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>
     {
         var put = await Assert.ThrowsAsync<ArgumentException>(() => client.PutAsync("", "v"));
         Assert.Equal("key", put.ParamName);
-        await Assert.ThrowsAsync<ArgumentException>(() => client.GetAsync(""));
+        Assert.Equal("keys", (await Assert.ThrowsAsync<ArgumentException>(() => client.GetAsync(""))).ParamName);
+        await Assert.ThrowsAsync<ArgumentException>(() => client.GetStringAsync(""));
         await Assert.ThrowsAsync<ArgumentException>(() => client.GetValueAsync(EtcdBytes.Empty));
         await Assert.ThrowsAsync<ArgumentException>(() => client.DeleteAsync(default(KeySet)));
     }
@@ -37,6 +38,8 @@ public sealed class BadInputTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>
         var value = await Assert.ThrowsAsync<ArgumentNullException>(() => client.PutAsync("k", (byte[]?)null));
         Assert.Equal("value", value.ParamName);
         await Assert.ThrowsAsync<ArgumentNullException>(() => client.TxnAsync(null!));
+        // Thrown by the call itself, before a task exists.
+        Assert.Throws<ArgumentNullException>(() => { _ = client.GetAsync((string?)null); });
         Assert.Throws<ArgumentNullException>(() => new EtcdClient((EtcdClientOptions)null!));
     }
 
@@ -60,11 +63,13 @@ public sealed class BadInputTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>
     }
 
     [Fact]
-    public async Task Response_over_the_clients_receive_limit_is_request_too_large()
+    public async Task Response_over_the_clients_receive_limit_is_response_too_large()
     {
         await client.PutAsync(p + "large", new byte[10_000]);
         await using var small = new EtcdClient(new EtcdClientOptions { Endpoints = [etcd.ClientUrl], MaxReceiveMessageSize = 1000 });
-        await Assert.ThrowsAsync<EtcdRequestTooLargeException>(() => small.GetAsync(p + "large"));
+        var error = await Assert.ThrowsAsync<EtcdResponseTooLargeException>(() => small.GetAsync(p + "large"));
+        Assert.Equal(EtcdStatusCode.ResourceExhausted, error.StatusCode);
+        Assert.Single((await small.GetAsync(p + "large", new GetOptions { KeysOnly = true })).Kvs); // a smaller answer still works
     }
 
     [Fact]
@@ -73,6 +78,7 @@ public sealed class BadInputTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>
         var error = await Assert.ThrowsAsync<EtcdLeaseNotFoundException>(() =>
             client.PutAsync(p + "k", "v", new PutOptions { Lease = 0x7fff_0000_1234 }));
         Assert.Equal(EtcdStatusCode.NotFound, error.StatusCode);
+        Assert.Equal(0x7fff_0000_1234, error.LeaseId);
         Assert.Null(await client.GetValueAsync(p + "k"));
     }
 

@@ -72,6 +72,25 @@ public sealed class EtcdCtlInteropTests(EtcdFixture etcd) : IClassFixture<EtcdFi
     }
 
     [Fact]
+    public async Task All_ff_prefix_runs_to_the_end_of_the_keyspace_like_etcdctl()
+    {
+        // A prefix of only 0xFF bytes has no successor; its range must end at "\0" (the end of the keyspace).
+        // Only this test writes keys that start with 0xFF 0xFF 0xFF on this class's server.
+        var unique = Encoding.UTF8.GetBytes(etcd.UniquePrefix());
+        byte[] ff3 = [0xFF, 0xFF, 0xFF];
+        byte[][] keys = [[.. ff3, .. unique], [.. ff3, 0xFF, .. unique], [.. ff3, 0xFF, 0xFF]];
+        foreach (var key in keys) await client.PutAsync(key, "x");
+        await client.PutAsync(new byte[] { 0xFF, 0xFF, 0xFE }, "outside"); // just below the prefix
+
+        var ours = (await client.GetAsync(KeySet.Prefix(ff3))).Kvs.Select(kv => kv.Key.ToArray()).ToList();
+        var theirs = (await etcd.Ctl.GetPrefixAsync(ff3)).Select(p => p.Key).ToList();
+
+        Assert.Equal(theirs, ours);
+        Assert.Equal(keys.OrderBy(k => (EtcdBytes)k).ToList(), ours);
+        Assert.Equal(new byte[] { 0 }, KeySet.Prefix(ff3).WireRangeEnd.ToArray());
+    }
+
+    [Fact]
     public async Task Library_delete_is_seen_by_etcdctl()
     {
         var key = Key(0xFF, 0x01);

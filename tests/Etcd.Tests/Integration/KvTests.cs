@@ -41,6 +41,14 @@ public sealed class KvTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>, IAsy
     }
 
     [Fact]
+    public async Task GetString_decodes_utf8_and_returns_null_for_missing_key()
+    {
+        await client.PutAsync(p + "s", "grüße ✓");
+        Assert.Equal("grüße ✓", await client.GetStringAsync(p + "s"));
+        Assert.Null(await client.GetStringAsync(p + "missing"));
+    }
+
+    [Fact]
     public async Task GetValue_returns_null_for_missing_key()
     {
         Assert.Null(await client.GetValueAsync(p + "missing"));
@@ -61,17 +69,38 @@ public sealed class KvTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>, IAsy
         Assert.Equal(2, (await client.GetAsync(p + "k")).Kvs[0].Version);
     }
 
-    [Fact]
-    public async Task IgnoreValue_keeps_the_value_and_IgnoreLease_keeps_the_lease_setting()
+    private async Task<long> GrantLeaseWithEtcdctlAsync(int ttlSeconds)
     {
-        await client.PutAsync(p + "k", "kept");
-        await client.PutAsync(p + "k", EtcdBytes.Empty, new PutOptions { IgnoreValue = true });
-        Assert.Equal("kept", (await client.GetValueAsync(p + "k"))!.Value.ToStringUtf8());
+        // Leases get their own API in a later issue; etcdctl grants one here ("lease 694d... granted with TTL(60s)").
+        var result = await etcd.Ctl.RunCheckedAsync(["lease", "grant", ttlSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        return long.Parse(result.StdOutText.Split(' ')[1], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+    }
 
+    [Fact]
+    public async Task Put_with_lease_attaches_it_and_IgnoreValue_and_IgnoreLease_keep_what_they_say()
+    {
+        long lease = await GrantLeaseWithEtcdctlAsync(600);
+        await client.PutAsync(p + "k", "kept", new PutOptions { Lease = lease });
+        Assert.Equal(lease, (await client.GetAsync(p + "k")).Kvs[0].Lease);
+
+        // IgnoreValue: the lease changes (to none), the value stays.
+        await client.PutAsync(p + "k", EtcdBytes.Empty, new PutOptions { IgnoreValue = true });
+        var afterIgnoreValue = (await client.GetAsync(p + "k")).Kvs[0];
+        Assert.Equal("kept", afterIgnoreValue.Value.ToStringUtf8());
+        Assert.Equal(0, afterIgnoreValue.Lease);
+
+        // IgnoreLease: the value changes, the lease stays.
+        await client.PutAsync(p + "k", "again", new PutOptions { Lease = lease });
         await client.PutAsync(p + "k", "changed", new PutOptions { IgnoreLease = true });
         var kv = (await client.GetAsync(p + "k")).Kvs[0];
         Assert.Equal("changed", kv.Value.ToStringUtf8());
-        Assert.Equal(3, kv.Version);
+        Assert.Equal(lease, kv.Lease);
+        Assert.Equal(4, kv.Version);
+        Assert.True((await client.TxnAsync(new Transaction().If(Compare.Lease(p + "k").Equal(lease)))).Succeeded);
+
+        // The key goes away with its lease.
+        await etcd.Ctl.RunCheckedAsync(["lease", "revoke", lease.ToString("x", System.Globalization.CultureInfo.InvariantCulture)]);
+        Assert.Null(await client.GetValueAsync(p + "k"));
 
         // IgnoreValue on a missing key is refused by the server ("key not found").
         await Assert.ThrowsAsync<EtcdInvalidArgumentException>(() =>
@@ -215,6 +244,20 @@ public sealed class KvTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>, IAsy
         var again = await Assert.ThrowsAsync<EtcdCompactedException>(() => own.CompactAsync(first.Header.Revision));
         Assert.Equal(third.Header.Revision, again.CompactRevision);
         Assert.Equal("3", (await own.GetAsync("k", new GetOptions { Revision = third.Header.Revision })).Kvs[0].Value.ToStringUtf8());
+    }
+
+    [Fact]
+    public async Task Compact_without_physical_returns_and_compacts()
+    {
+        await using var server = await EtcdServer.StartAsync();
+        await using var own = new EtcdClient(server.ClientUrl);
+        var first = await own.PutAsync("k", "1");
+        var second = await own.PutAsync("k", "2");
+
+        await own.CompactAsync(second.Header.Revision);
+
+        var error = await Assert.ThrowsAsync<EtcdCompactedException>(() => own.GetAsync("k", new GetOptions { Revision = first.Header.Revision }));
+        Assert.Equal(second.Header.Revision, error.CompactRevision);
     }
 
     [Fact]

@@ -55,7 +55,8 @@ public sealed class ScanTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>, IA
             if (seen == 0)
             {
                 // Writes after the first page: new keys, changed and deleted keys must not show in the scan.
-                revision = (await client.PutAsync(prefix + "00000-late", "x")).Header.Revision;
+                // "00299a" sorts into the last page, which is read after this write.
+                revision = (await client.PutAsync(prefix + "00299a", "x")).Header.Revision;
                 await client.PutAsync(prefix + "00299", "changed");
                 await client.DeleteAsync(prefix + "00150");
             }

@@ -42,6 +42,17 @@ public class ErrorMapperTests
     }
 
     [Fact]
+    public void Local_receive_limit_is_response_too_large_and_lease_errors_name_the_lease()
+    {
+        var tooLarge = new GrpcCallException(GrpcStatusCode.ResourceExhausted, "Received a message of 9 bytes") { ReceiveLimitExceeded = true };
+        Assert.IsType<EtcdResponseTooLargeException>(ErrorMapper.Map(tooLarge, "/m"));
+        var lease = Assert.IsType<EtcdLeaseNotFoundException>(ErrorMapper.Map(
+            new GrpcCallException(GrpcStatusCode.NotFound, "etcdserver: requested lease not found"), "/m", leaseId: 0x1234));
+        Assert.Equal(0x1234, lease.LeaseId);
+        Assert.Contains("1234", lease.Message);
+    }
+
+    [Fact]
     public void Revision_errors_carry_the_requested_revision()
     {
         var compacted = Assert.IsType<EtcdCompactedException>(Map(GrpcStatusCode.OutOfRange, "etcdserver: mvcc: required revision has been compacted", revision: 7));

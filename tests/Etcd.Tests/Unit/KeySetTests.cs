@@ -74,8 +74,33 @@ public class KeySetTests
         Assert.Throws<ArgumentException>(() => KeySet.Single(""));
         Assert.Throws<ArgumentNullException>(() => KeySet.Single((string?)null));
         Assert.Throws<ArgumentException>(() => KeySet.Range("a", ""));
+        Assert.Throws<ArgumentException>(() => KeySet.Range("a", new byte[] { 0 }));
+        Assert.Throws<ArgumentException>(() => KeySet.Range("b", "a"));
+        Assert.Throws<ArgumentException>(() => KeySet.Range("a", "a"));
         Assert.Throws<ArgumentNullException>(() => KeySet.Prefix((byte[]?)null));
-        Assert.Throws<ArgumentException>(() => { KeySet k = ""; });
+    }
+
+    [Fact]
+    public void Implicit_conversions_never_throw_but_validation_rejects_empty_and_null_keys()
+    {
+        KeySet empty = "";
+        KeySet nullString = (string?)null;
+        KeySet nullArray = (byte[]?)null;
+        Assert.Equal("keys", Assert.Throws<ArgumentException>(() => empty.Validate("keys")).ParamName);
+        Assert.Throws<ArgumentNullException>(() => nullString.Validate("keys"));
+        Assert.Throws<ArgumentNullException>(() => nullArray.Validate("keys"));
+        Assert.Throws<ArgumentException>(() => default(KeySet).Validate("keys"));
+        KeySet.Prefix("").Validate("keys"); // all keys: fine
+    }
+
+    [Fact]
+    public void Transaction_parts_reject_empty_key_sets_before_sending()
+    {
+        Assert.Throws<ArgumentException>(() => TxnOp.Get(default));
+        Assert.Throws<ArgumentException>(() => TxnOp.Delete(""));
+        Assert.Throws<ArgumentException>(() => Compare.Value(default(KeySet)));
+        Assert.Throws<ArgumentException>(() => Compare.Version(""));
+        Assert.Throws<ArgumentNullException>(() => Compare.ModRevision((string?)null));
     }
 
     [Theory]

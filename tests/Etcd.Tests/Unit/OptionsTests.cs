@@ -35,6 +35,10 @@ public class OptionsTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new EtcdClient(new EtcdClientOptions { ConnectTimeout = TimeSpan.FromSeconds(-1) }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new EtcdClient(new EtcdClientOptions { MaxSendMessageSize = 0 }));
         Assert.Throws<ArgumentException>(() => new EtcdClient(new EtcdClientOptions { Endpoints = [] }));
+        // etcd answers pings faster than its --grpc-keepalive-min-time (5 s) with GOAWAY.
+        Assert.Throws<ArgumentOutOfRangeException>(() => new EtcdClient(new EtcdClientOptions { KeepAlivePingDelay = TimeSpan.FromSeconds(2) }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new EtcdClient(new EtcdClientOptions { KeepAlivePingTimeout = TimeSpan.Zero }));
+        using var noPings = new EtcdClient(new EtcdClientOptions { KeepAlivePingDelay = Timeout.InfiniteTimeSpan });
     }
 
     [Fact]

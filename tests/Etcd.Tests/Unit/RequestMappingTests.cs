@@ -80,6 +80,34 @@ public class RequestMappingTests
     }
 
     [Fact]
+    public void Transaction_containing_itself_is_rejected_not_a_stack_overflow()
+    {
+        var self = new Transaction();
+        self.Then(TxnOp.Txn(self));
+        Assert.Throws<ArgumentException>(() => ProtoMapping.ToTxnRequest(self));
+
+        var a = new Transaction();
+        var b = new Transaction().Else(TxnOp.Txn(a));
+        a.Then(TxnOp.Get("k"), TxnOp.Txn(b));
+        Assert.Throws<ArgumentException>(() => ProtoMapping.ToTxnRequest(a));
+
+        // The same transaction twice side by side is not a cycle.
+        var leaf = new Transaction().Then(TxnOp.Get("k"));
+        var diamond = new Transaction().Then(TxnOp.Txn(leaf)).Else(TxnOp.Txn(leaf));
+        Assert.Single(ProtoMapping.ToTxnRequest(diamond).Failure);
+    }
+
+    [Fact]
+    public void Null_elements_are_rejected_and_not_added()
+    {
+        var txn = new Transaction();
+        Assert.Throws<ArgumentNullException>(() => txn.Then(TxnOp.Get("a"), null!));
+        Assert.Empty(txn.SuccessOps);
+        txn.If(new List<Compare> { Compare.KeyExists("a") });
+        Assert.Single(txn.Compares);
+    }
+
+    [Fact]
     public void Unbound_transaction_cannot_commit()
     {
         Assert.Throws<InvalidOperationException>(() => { _ = new Transaction().CommitAsync(); });
