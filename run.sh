@@ -112,7 +112,7 @@ cmd_bench() {
   done
   ensure_etcd
   start_throwaway_etcd
-  dotnet run -c Release --project bench/Etcd.Bench -- --endpoint "$ETCD_THROWAWAY_URL" "$@"
+  dotnet run -c Release --project bench/Etcd.Bench -- --endpoint "$ETCD_THROWAWAY_URL" --server-pid "$ETCD_THROWAWAY_PID" "$@"
 }
 
 command="${1:-help}"

@@ -1,7 +1,7 @@
 namespace Etcd.Bench;
 
 /// <summary>Command-line settings of the load bench (hand-parsed: five flags do not need a parser library).</summary>
-internal sealed record BenchSettings(string Endpoint, int[] Callers, TimeSpan Duration, TimeSpan Warmup, Workload[] Workloads)
+internal sealed record BenchSettings(string Endpoint, int[] Callers, TimeSpan Duration, TimeSpan Warmup, Workload[] Workloads, int? ServerPid)
 {
     public static BenchSettings? Parse(string[] args)
     {
@@ -9,6 +9,7 @@ internal sealed record BenchSettings(string Endpoint, int[] Callers, TimeSpan Du
         int[] callers = [1, 64];
         double duration = 10, warmup = 2;
         Workload[] workloads = Enum.GetValues<Workload>();
+        int? serverPid = null;
         try
         {
             for (int i = 0; i < args.Length; i++)
@@ -21,6 +22,7 @@ internal sealed record BenchSettings(string Endpoint, int[] Callers, TimeSpan Du
                     case "--duration": duration = double.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
                     case "--warmup": warmup = double.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
                     case "--workloads": workloads = Next().Split(',').Select(WorkloadNames.Parse).ToArray(); break;
+                    case "--server-pid": serverPid = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
                     case "-h" or "--help": PrintUsage(); return null;
                     default: throw new ArgumentException($"unknown argument {args[i]}");
                 }
@@ -33,10 +35,10 @@ internal sealed record BenchSettings(string Endpoint, int[] Callers, TimeSpan Du
             PrintUsage();
             return null;
         }
-        return new BenchSettings(endpoint, callers, TimeSpan.FromSeconds(duration), TimeSpan.FromSeconds(warmup), workloads);
+        return new BenchSettings(endpoint, callers, TimeSpan.FromSeconds(duration), TimeSpan.FromSeconds(warmup), workloads, serverPid);
     }
 
     private static void PrintUsage() => Console.Error.WriteLine(
-        "usage: Etcd.Bench [--endpoint URL] [--callers 1,64] [--duration SECONDS] [--warmup SECONDS] [--workloads " +
+        "usage: Etcd.Bench [--endpoint URL] [--server-pid PID] [--callers 1,64] [--duration SECONDS] [--warmup SECONDS] [--workloads " +
         string.Join(",", Enum.GetValues<Workload>().Select(WorkloadNames.Name)) + "]");
 }

@@ -8,7 +8,7 @@ internal static class LoadRunner
     private const int KeySpace = 10_000;
     private const int TxnKeys = 400_000; // distinct put-if-absent keys; beyond that the compares fail (still a txn)
 
-    public static async Task<BenchResult> RunAsync(EtcdClient client, Workload workload, int callers, TimeSpan warmup, TimeSpan duration)
+    public static async Task<BenchResult> RunAsync(EtcdClient client, Workload workload, int callers, TimeSpan warmup, TimeSpan duration, ServerCpu? serverCpu)
     {
         var value = new byte[256];
         Random.Shared.NextBytes(value);
@@ -43,6 +43,7 @@ internal static class LoadRunner
         GC.Collect();
         var process = Process.GetCurrentProcess();
         var cpuBefore = process.TotalProcessorTime;
+        var serverCpuBefore = serverCpu?.Read();
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var clock = Stopwatch.StartNew();
         long operations = await RunPhaseAsync(OperationAsync, callers, duration, latencies);
@@ -50,13 +51,17 @@ internal static class LoadRunner
         long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         process.Refresh();
         var cpu = process.TotalProcessorTime - cpuBefore;
+        var serverCpuUsed = serverCpu?.Read() - serverCpuBefore;
 
-        await client.DeleteAsync(KeySet.Prefix($"b/{runId}/"));
+        // Leave the server as we found it: no keys and no history, so one row does not slow the next.
+        var cleanup = await client.DeleteAsync(KeySet.Prefix($"b/{runId}/"));
+        await client.CompactAsync(cleanup.Header.Revision, physical: true);
         var merged = LatencyRecorder.Merge(latencies);
         return new BenchResult(
             WorkloadNames.Name(workload), callers, operations, operations / elapsed.TotalSeconds,
             merged.Percentile(0.50), merged.Percentile(0.99),
-            cpu.TotalMicroseconds / operations, (double)allocated / operations,
+            cpu.TotalMicroseconds / operations, serverCpuUsed is { } s ? s.TotalMicroseconds / operations : double.NaN,
+            (double)allocated / operations,
             Environment.WorkingSet);
     }
 
