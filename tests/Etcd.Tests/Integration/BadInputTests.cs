@@ -5,89 +5,78 @@ using Etcd.Tests.Infrastructure;
 
 namespace Etcd.Tests.Integration;
 
-/// <summary>Every kind of bad input ends in its typed error, before sending where the client can tell.</summary>
-public sealed class BadInputTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>, IAsyncLifetime
+/// <summary>Every kind of bad input ends in its typed error, before sending where the Client can tell.</summary>
+public sealed class BadInputTests(EtcdFixture etcd) : ClientTestBase(etcd), IClassFixture<EtcdFixture>
 {
-    private EtcdClient client = null!;
-    private readonly string p = etcd.UniquePrefix();
-
-    public Task InitializeAsync()
-    {
-        client = new EtcdClient(etcd.ClientUrl);
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync() => await client.DisposeAsync();
-
     [Fact]
     public async Task Empty_key_is_an_argument_exception()
     {
-        var put = await Assert.ThrowsAsync<ArgumentException>(() => client.PutAsync("", "v"));
+        var put = await Assert.ThrowsAsync<ArgumentException>(() => Client.PutAsync("", "v"));
         Assert.Equal("key", put.ParamName);
-        Assert.Equal("keys", (await Assert.ThrowsAsync<ArgumentException>(() => client.GetAsync(""))).ParamName);
-        await Assert.ThrowsAsync<ArgumentException>(() => client.GetStringAsync(""));
-        await Assert.ThrowsAsync<ArgumentException>(() => client.GetValueAsync(EtcdBytes.Empty));
-        await Assert.ThrowsAsync<ArgumentException>(() => client.DeleteAsync(default(KeySet)));
+        Assert.Equal("keys", (await Assert.ThrowsAsync<ArgumentException>(() => Client.GetAsync(""))).ParamName);
+        await Assert.ThrowsAsync<ArgumentException>(() => Client.GetStringAsync(""));
+        await Assert.ThrowsAsync<ArgumentException>(() => Client.GetValueAsync(EtcdBytes.Empty));
+        await Assert.ThrowsAsync<ArgumentException>(() => Client.DeleteAsync(default(KeySet)));
     }
 
     [Fact]
     public async Task Null_arguments_are_argument_null_exceptions()
     {
-        var key = await Assert.ThrowsAsync<ArgumentNullException>(() => client.PutAsync((string?)null, "v"));
+        var key = await Assert.ThrowsAsync<ArgumentNullException>(() => Client.PutAsync((string?)null, "v"));
         Assert.Equal("key", key.ParamName);
-        var value = await Assert.ThrowsAsync<ArgumentNullException>(() => client.PutAsync("k", (byte[]?)null));
+        var value = await Assert.ThrowsAsync<ArgumentNullException>(() => Client.PutAsync("k", (byte[]?)null));
         Assert.Equal("value", value.ParamName);
-        await Assert.ThrowsAsync<ArgumentNullException>(() => client.TxnAsync(null!));
+        await Assert.ThrowsAsync<ArgumentNullException>(() => Client.TxnAsync(null!));
         // Thrown by the call itself, before a task exists.
-        Assert.Throws<ArgumentNullException>(() => { _ = client.GetAsync((string?)null); });
+        Assert.Throws<ArgumentNullException>(() => { _ = Client.GetAsync((string?)null); });
         Assert.Throws<ArgumentNullException>(() => new EtcdClient((EtcdClientOptions)null!));
     }
 
     [Fact]
     public async Task Value_over_the_servers_request_limit_is_request_too_large()
     {
-        // etcd's default --max-request-bytes is 1.5 MiB; the client's send limit (2 MiB) lets this through to the server.
+        // etcd's default --max-request-bytes is 1.5 MiB; the Client's send limit (2 MiB) lets this through to the server.
         var value = new byte[1_700_000];
-        var error = await Assert.ThrowsAsync<EtcdRequestTooLargeException>(() => client.PutAsync(p + "big", value));
-        Assert.Null(await client.GetValueAsync(p + "big"));
+        var error = await Assert.ThrowsAsync<EtcdRequestTooLargeException>(() => Client.PutAsync(P + "big", value));
+        Assert.Null(await Client.GetValueAsync(P + "big"));
         Assert.NotNull(error.ServerMessage);
     }
 
     [Fact]
     public async Task Value_over_the_clients_send_limit_fails_before_sending()
     {
-        await using var small = new EtcdClient(new EtcdClientOptions { Endpoints = [etcd.ClientUrl], MaxSendMessageSize = 1024 });
-        var error = await Assert.ThrowsAsync<EtcdRequestTooLargeException>(() => small.PutAsync(p + "big", new byte[4096]));
+        await using var small = new EtcdClient(new EtcdClientOptions { Endpoints = [Etcd.ClientUrl], MaxSendMessageSize = 1024 });
+        var error = await Assert.ThrowsAsync<EtcdRequestTooLargeException>(() => small.PutAsync(P + "big", new byte[4096]));
         Assert.Equal(EtcdStatusCode.ResourceExhausted, error.StatusCode);
-        Assert.Null(await client.GetValueAsync(p + "big"));
+        Assert.Null(await Client.GetValueAsync(P + "big"));
     }
 
     [Fact]
     public async Task Response_over_the_clients_receive_limit_is_response_too_large()
     {
-        await client.PutAsync(p + "large", new byte[10_000]);
-        await using var small = new EtcdClient(new EtcdClientOptions { Endpoints = [etcd.ClientUrl], MaxReceiveMessageSize = 1000 });
-        var error = await Assert.ThrowsAsync<EtcdResponseTooLargeException>(() => small.GetAsync(p + "large"));
+        await Client.PutAsync(P + "large", new byte[10_000]);
+        await using var small = new EtcdClient(new EtcdClientOptions { Endpoints = [Etcd.ClientUrl], MaxReceiveMessageSize = 1000 });
+        var error = await Assert.ThrowsAsync<EtcdResponseTooLargeException>(() => small.GetAsync(P + "large"));
         Assert.Equal(EtcdStatusCode.ResourceExhausted, error.StatusCode);
-        Assert.Single((await small.GetAsync(p + "large", new GetOptions { KeysOnly = true })).Kvs); // a smaller answer still works
+        Assert.Single((await small.GetAsync(P + "large", new GetOptions { KeysOnly = true })).Kvs); // a smaller answer still works
     }
 
     [Fact]
     public async Task Unknown_lease_is_lease_not_found()
     {
         var error = await Assert.ThrowsAsync<EtcdLeaseNotFoundException>(() =>
-            client.PutAsync(p + "k", "v", new PutOptions { Lease = 0x7fff_0000_1234 }));
+            Client.PutAsync(P + "k", "v", new PutOptions { Lease = 0x7fff_0000_1234 }));
         Assert.Equal(EtcdStatusCode.NotFound, error.StatusCode);
         Assert.Equal(0x7fff_0000_1234, error.LeaseId);
-        Assert.Null(await client.GetValueAsync(p + "k"));
+        Assert.Null(await Client.GetValueAsync(P + "k"));
     }
 
     [Fact]
     public async Task Negative_revision_and_lease_are_rejected_before_sending()
     {
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => client.GetAsync(p + "k", new GetOptions { Revision = -1 }));
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => client.PutAsync(p + "k", "v", new PutOptions { Lease = -5 }));
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => client.CompactAsync(0));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Client.GetAsync(P + "k", new GetOptions { Revision = -1 }));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Client.PutAsync(P + "k", "v", new PutOptions { Lease = -5 }));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Client.CompactAsync(0));
     }
 
     [Fact]
@@ -95,21 +84,21 @@ public sealed class BadInputTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>
     {
         using var cts = new CancellationTokenSource();
         cts.Cancel();
-        var error = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.PutAsync(p + "k", "v", cancellationToken: cts.Token));
+        var error = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Client.PutAsync(P + "k", "v", cancellationToken: cts.Token));
         Assert.Equal(cts.Token, error.CancellationToken);
-        Assert.Null(await client.GetValueAsync(p + "k"));
+        Assert.Null(await Client.GetValueAsync(P + "k"));
     }
 
     [Fact]
     public async Task Disposed_client_throws_object_disposed()
     {
-        var disposed = new EtcdClient(etcd.ClientUrl);
-        await disposed.PutAsync(p + "k", "v");
+        var disposed = new EtcdClient(Etcd.ClientUrl);
+        await disposed.PutAsync(P + "k", "v");
         await disposed.DisposeAsync();
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => disposed.GetAsync(p + "k"));
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => disposed.PutAsync(p + "k", "v"));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => disposed.GetAsync(P + "k"));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => disposed.PutAsync(P + "k", "v"));
         await Assert.ThrowsAsync<ObjectDisposedException>(() => disposed.Maintenance.StatusAsync());
-        Assert.Throws<ObjectDisposedException>(() => disposed.ScanAsync(KeySet.Prefix(p)));
+        Assert.Throws<ObjectDisposedException>(() => disposed.ScanAsync(KeySet.Prefix(P)));
         await disposed.DisposeAsync(); // idempotent
     }
 
@@ -155,9 +144,9 @@ public sealed class BadInputTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>
     [Fact]
     public async Task Second_endpoint_is_used_when_the_first_refuses_connections()
     {
-        await using var failover = new EtcdClient($"http://127.0.0.1:{FreePort()},{etcd.ClientUrl}");
-        await failover.PutAsync(p + "via-second", "ok");
-        Assert.Equal("ok", (await failover.GetValueAsync(p + "via-second"))!.Value.ToStringUtf8());
+        await using var failover = new EtcdClient($"http://127.0.0.1:{FreePort()},{Etcd.ClientUrl}");
+        await failover.PutAsync(P + "via-second", "ok");
+        Assert.Equal("ok", (await failover.GetValueAsync(P + "via-second"))!.Value.ToStringUtf8());
     }
 
     private static int FreePort()

@@ -4,19 +4,9 @@ using Etcd.Tests.Infrastructure;
 namespace Etcd.Tests.Integration;
 
 /// <summary>What the library writes etcdctl reads, and back, byte for byte.</summary>
-public sealed class EtcdCtlInteropTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>, IAsyncLifetime
+public sealed class EtcdCtlInteropTests(EtcdFixture etcd) : ClientTestBase(etcd), IClassFixture<EtcdFixture>
 {
-    private EtcdClient client = null!;
-
-    public Task InitializeAsync()
-    {
-        client = new EtcdClient(etcd.ClientUrl);
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync() => await client.DisposeAsync();
-
-    private byte[] Key(params byte[] suffix) => [.. Encoding.UTF8.GetBytes(etcd.UniquePrefix()), .. suffix];
+    private byte[] Key(params byte[] suffix) => [.. Encoding.UTF8.GetBytes(Etcd.UniquePrefix()), .. suffix];
 
     public static TheoryData<byte[], byte[]> Cases()
     {
@@ -37,8 +27,8 @@ public sealed class EtcdCtlInteropTests(EtcdFixture etcd) : IClassFixture<EtcdFi
     public async Task Library_writes_etcdctl_reads(byte[] suffix, byte[] value)
     {
         var key = Key(suffix);
-        await client.PutAsync(key, value);
-        Assert.Equal(value, await etcd.Ctl.GetAsync(key));
+        await Client.PutAsync(key, value);
+        Assert.Equal(value, await Etcd.Ctl.GetAsync(key));
     }
 
     [Theory]
@@ -46,8 +36,8 @@ public sealed class EtcdCtlInteropTests(EtcdFixture etcd) : IClassFixture<EtcdFi
     public async Task Etcdctl_writes_library_reads(byte[] suffix, byte[] value)
     {
         var key = Key(suffix);
-        await etcd.Ctl.PutAsync(key, value);
-        var read = await client.GetAsync(key);
+        await Etcd.Ctl.PutAsync(key, value);
+        var read = await Client.GetAsync(key);
         var kv = Assert.Single(read.Kvs);
         Assert.Equal(key, kv.Key.ToArray());
         Assert.Equal(value, kv.Value.ToArray());
@@ -59,13 +49,13 @@ public sealed class EtcdCtlInteropTests(EtcdFixture etcd) : IClassFixture<EtcdFi
         var root = Key();
         // No NUL bytes: etcdctl takes keys through argv.
         byte[][] suffixes = [[0xFF], [0xFF, 0xFF], [0xFF, 0x01], [0xFE, 0xFF], [0xFE], [0x01]];
-        foreach (var suffix in suffixes) await etcd.Ctl.PutAsync([.. root, .. suffix], suffix);
+        foreach (var suffix in suffixes) await Etcd.Ctl.PutAsync([.. root, .. suffix], suffix);
 
         foreach (var probe in new byte[][] { [], [0xFF], [0xFF, 0xFF], [0xFE], [0xFE, 0xFF] })
         {
             byte[] prefix = [.. root, .. probe];
-            var ours = (await client.GetAsync(KeySet.Prefix(prefix))).Kvs.Select(kv => kv.Key.ToArray()).ToList();
-            var theirs = (await etcd.Ctl.GetPrefixAsync(prefix)).Select(p => p.Key).ToList();
+            var ours = (await Client.GetAsync(KeySet.Prefix(prefix))).Kvs.Select(kv => kv.Key.ToArray()).ToList();
+            var theirs = (await Etcd.Ctl.GetPrefixAsync(prefix)).Select(pair => pair.Key).ToList();
             Assert.Equal(theirs, ours);
             Assert.All(ours, k => Assert.True(k.AsSpan().StartsWith(prefix)));
         }
@@ -76,14 +66,14 @@ public sealed class EtcdCtlInteropTests(EtcdFixture etcd) : IClassFixture<EtcdFi
     {
         // A prefix of only 0xFF bytes has no successor; its range must end at "\0" (the end of the keyspace).
         // Only this test writes keys that start with 0xFF 0xFF 0xFF on this class's server.
-        var unique = Encoding.UTF8.GetBytes(etcd.UniquePrefix());
+        var unique = Encoding.UTF8.GetBytes(Etcd.UniquePrefix());
         byte[] ff3 = [0xFF, 0xFF, 0xFF];
         byte[][] keys = [[.. ff3, .. unique], [.. ff3, 0xFF, .. unique], [.. ff3, 0xFF, 0xFF]];
-        foreach (var key in keys) await client.PutAsync(key, "x");
-        await client.PutAsync(new byte[] { 0xFF, 0xFF, 0xFE }, "outside"); // just below the prefix
+        foreach (var key in keys) await Client.PutAsync(key, "x");
+        await Client.PutAsync(new byte[] { 0xFF, 0xFF, 0xFE }, "outside"); // just below the prefix
 
-        var ours = (await client.GetAsync(KeySet.Prefix(ff3))).Kvs.Select(kv => kv.Key.ToArray()).ToList();
-        var theirs = (await etcd.Ctl.GetPrefixAsync(ff3)).Select(p => p.Key).ToList();
+        var ours = (await Client.GetAsync(KeySet.Prefix(ff3))).Kvs.Select(kv => kv.Key.ToArray()).ToList();
+        var theirs = (await Etcd.Ctl.GetPrefixAsync(ff3)).Select(pair => pair.Key).ToList();
 
         Assert.Equal(theirs, ours);
         Assert.Equal(keys.OrderBy(k => (EtcdBytes)k).ToList(), ours);
@@ -94,9 +84,9 @@ public sealed class EtcdCtlInteropTests(EtcdFixture etcd) : IClassFixture<EtcdFi
     public async Task Library_delete_is_seen_by_etcdctl()
     {
         var key = Key(0xFF, 0x01);
-        await etcd.Ctl.PutAsync(key, [9]);
-        var deleted = await client.DeleteAsync(key, prevKv: true);
+        await Etcd.Ctl.PutAsync(key, [9]);
+        var deleted = await Client.DeleteAsync(key, prevKv: true);
         Assert.Equal(new byte[] { 9 }, Assert.Single(deleted.PrevKvs).Value.ToArray());
-        Assert.Null(await etcd.Ctl.GetAsync(key));
+        Assert.Null(await Etcd.Ctl.GetAsync(key));
     }
 }

@@ -2,32 +2,21 @@ using Etcd.Tests.Infrastructure;
 
 namespace Etcd.Tests.Integration;
 
-public sealed class KvTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>, IAsyncLifetime
+public sealed class KvTests(EtcdFixture etcd) : ClientTestBase(etcd), IClassFixture<EtcdFixture>
 {
-    private EtcdClient client = null!;
-    private readonly string p = etcd.UniquePrefix();
-
-    public Task InitializeAsync()
-    {
-        client = new EtcdClient(etcd.ClientUrl);
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync() => await client.DisposeAsync();
-
     private async Task PutKeysAsync(params string[] suffixes)
     {
-        foreach (var suffix in suffixes) await client.PutAsync(p + suffix, "v-" + suffix);
+        foreach (var suffix in suffixes) await Client.PutAsync(P + suffix, "v-" + suffix);
     }
 
     [Fact]
     public async Task Put_then_get_returns_value_and_metadata()
     {
-        var put = await client.PutAsync(p + "k", "hello");
-        var get = await client.GetAsync(p + "k");
+        var put = await Client.PutAsync(P + "k", "hello");
+        var get = await Client.GetAsync(P + "k");
 
         var kv = Assert.Single(get.Kvs);
-        Assert.Equal(p + "k", kv.Key.ToStringUtf8());
+        Assert.Equal(P + "k", kv.Key.ToStringUtf8());
         Assert.Equal("hello", kv.Value.ToStringUtf8());
         Assert.Equal(put.Header.Revision, kv.CreateRevision);
         Assert.Equal(put.Header.Revision, kv.ModRevision);
@@ -43,17 +32,17 @@ public sealed class KvTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>, IAsy
     [Fact]
     public async Task GetString_decodes_utf8_and_returns_null_for_missing_key()
     {
-        await client.PutAsync(p + "s", "grüße ✓");
-        Assert.Equal("grüße ✓", await client.GetStringAsync(p + "s"));
-        Assert.Null(await client.GetStringAsync(p + "missing"));
+        await Client.PutAsync(P + "s", "grüße ✓");
+        Assert.Equal("grüße ✓", await Client.GetStringAsync(P + "s"));
+        Assert.Null(await Client.GetStringAsync(P + "missing"));
     }
 
     [Fact]
     public async Task GetValue_returns_null_for_missing_key()
     {
-        Assert.Null(await client.GetValueAsync(p + "missing"));
-        await client.PutAsync(p + "present", "");
-        var value = await client.GetValueAsync(p + "present");
+        Assert.Null(await Client.GetValueAsync(P + "missing"));
+        await Client.PutAsync(P + "present", "");
+        var value = await Client.GetValueAsync(P + "present");
         Assert.NotNull(value);
         Assert.True(value.Value.IsEmpty);
     }
@@ -61,18 +50,18 @@ public sealed class KvTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>, IAsy
     [Fact]
     public async Task Put_with_prevKv_returns_the_previous_pair()
     {
-        var first = await client.PutAsync(p + "k", "one", new PutOptions { PrevKv = true });
+        var first = await Client.PutAsync(P + "k", "one", new PutOptions { PrevKv = true });
         Assert.Null(first.PrevKv);
-        var second = await client.PutAsync(p + "k", "two", new PutOptions { PrevKv = true });
+        var second = await Client.PutAsync(P + "k", "two", new PutOptions { PrevKv = true });
         Assert.NotNull(second.PrevKv);
         Assert.Equal("one", second.PrevKv.Value.ToStringUtf8());
-        Assert.Equal(2, (await client.GetAsync(p + "k")).Kvs[0].Version);
+        Assert.Equal(2, (await Client.GetAsync(P + "k")).Kvs[0].Version);
     }
 
     private async Task<long> GrantLeaseWithEtcdctlAsync(int ttlSeconds)
     {
         // Leases get their own API in a later issue; etcdctl grants one here ("lease 694d... granted with TTL(60s)").
-        var result = await etcd.Ctl.RunCheckedAsync(["lease", "grant", ttlSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        var result = await Etcd.Ctl.RunCheckedAsync(["lease", "grant", ttlSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         return long.Parse(result.StdOutText.Split(' ')[1], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
     }
 
@@ -80,48 +69,48 @@ public sealed class KvTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>, IAsy
     public async Task Put_with_lease_attaches_it_and_IgnoreValue_and_IgnoreLease_keep_what_they_say()
     {
         long lease = await GrantLeaseWithEtcdctlAsync(600);
-        await client.PutAsync(p + "k", "kept", new PutOptions { Lease = lease });
-        Assert.Equal(lease, (await client.GetAsync(p + "k")).Kvs[0].Lease);
+        await Client.PutAsync(P + "k", "kept", new PutOptions { Lease = lease });
+        Assert.Equal(lease, (await Client.GetAsync(P + "k")).Kvs[0].Lease);
 
         // IgnoreValue: the lease changes (to none), the value stays.
-        await client.PutAsync(p + "k", EtcdBytes.Empty, new PutOptions { IgnoreValue = true });
-        var afterIgnoreValue = (await client.GetAsync(p + "k")).Kvs[0];
+        await Client.PutAsync(P + "k", EtcdBytes.Empty, new PutOptions { IgnoreValue = true });
+        var afterIgnoreValue = (await Client.GetAsync(P + "k")).Kvs[0];
         Assert.Equal("kept", afterIgnoreValue.Value.ToStringUtf8());
         Assert.Equal(0, afterIgnoreValue.Lease);
 
         // IgnoreLease: the value changes, the lease stays.
-        await client.PutAsync(p + "k", "again", new PutOptions { Lease = lease });
-        await client.PutAsync(p + "k", "changed", new PutOptions { IgnoreLease = true });
-        var kv = (await client.GetAsync(p + "k")).Kvs[0];
+        await Client.PutAsync(P + "k", "again", new PutOptions { Lease = lease });
+        await Client.PutAsync(P + "k", "changed", new PutOptions { IgnoreLease = true });
+        var kv = (await Client.GetAsync(P + "k")).Kvs[0];
         Assert.Equal("changed", kv.Value.ToStringUtf8());
         Assert.Equal(lease, kv.Lease);
         Assert.Equal(4, kv.Version);
-        Assert.True((await client.TxnAsync(new Transaction().If(Compare.Lease(p + "k").Equal(lease)))).Succeeded);
+        Assert.True((await Client.TxnAsync(new Transaction().If(Compare.Lease(P + "k").Equal(lease)))).Succeeded);
 
         // The key goes away with its lease.
-        await etcd.Ctl.RunCheckedAsync(["lease", "revoke", lease.ToString("x", System.Globalization.CultureInfo.InvariantCulture)]);
-        Assert.Null(await client.GetValueAsync(p + "k"));
+        await Etcd.Ctl.RunCheckedAsync(["lease", "revoke", lease.ToString("x", System.Globalization.CultureInfo.InvariantCulture)]);
+        Assert.Null(await Client.GetValueAsync(P + "k"));
 
         // IgnoreValue on a missing key is refused by the server ("key not found").
         await Assert.ThrowsAsync<EtcdInvalidArgumentException>(() =>
-            client.PutAsync(p + "absent", EtcdBytes.Empty, new PutOptions { IgnoreValue = true }));
+            Client.PutAsync(P + "absent", EtcdBytes.Empty, new PutOptions { IgnoreValue = true }));
     }
 
     [Fact]
     public async Task Range_prefix_fromKey_and_all()
     {
         await PutKeysAsync("a", "b", "c", "d");
-        var range = await client.GetAsync(KeySet.Range(p + "b", p + "d"));
-        Assert.Equal([p + "b", p + "c"], range.Kvs.Select(kv => kv.Key.ToStringUtf8()));
+        var range = await Client.GetAsync(KeySet.Range(P + "b", P + "d"));
+        Assert.Equal([P + "b", P + "c"], range.Kvs.Select(kv => kv.Key.ToStringUtf8()));
 
-        var prefix = await client.GetAsync(KeySet.Prefix(p));
+        var prefix = await Client.GetAsync(KeySet.Prefix(P));
         Assert.Equal(4, prefix.Count);
 
-        var fromKey = await client.GetAsync(KeySet.FromKey(p + "c"), new GetOptions { CountOnly = true });
+        var fromKey = await Client.GetAsync(KeySet.FromKey(P + "c"), new GetOptions { CountOnly = true });
         Assert.True(fromKey.Count >= 2); // c, d and anything sorted after this test's prefix
         Assert.Empty(fromKey.Kvs);
 
-        var all = await client.GetAsync(KeySet.All, new GetOptions { CountOnly = true });
+        var all = await Client.GetAsync(KeySet.All, new GetOptions { CountOnly = true });
         Assert.True(all.Count >= 4);
     }
 
@@ -129,33 +118,33 @@ public sealed class KvTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>, IAsy
     public async Task Limit_sort_keysOnly_and_countOnly()
     {
         await PutKeysAsync("a", "b", "c");
-        await client.PutAsync(p + "a", "modified-last");
+        await Client.PutAsync(P + "a", "modified-last");
 
-        var limited = await client.GetAsync(KeySet.Prefix(p), new GetOptions { Limit = 2 });
+        var limited = await Client.GetAsync(KeySet.Prefix(P), new GetOptions { Limit = 2 });
         Assert.Equal(2, limited.Kvs.Count);
         Assert.True(limited.More);
         Assert.Equal(3, limited.Count);
 
-        var byKeyDesc = await client.GetAsync(KeySet.Prefix(p), new GetOptions { SortOrder = SortOrder.Descending, SortTarget = SortTarget.Key });
-        Assert.Equal([p + "c", p + "b", p + "a"], byKeyDesc.Kvs.Select(kv => kv.Key.ToStringUtf8()));
+        var byKeyDesc = await Client.GetAsync(KeySet.Prefix(P), new GetOptions { SortOrder = SortOrder.Descending, SortTarget = SortTarget.Key });
+        Assert.Equal([P + "c", P + "b", P + "a"], byKeyDesc.Kvs.Select(kv => kv.Key.ToStringUtf8()));
 
-        var byModAsc = await client.GetAsync(KeySet.Prefix(p), new GetOptions { SortOrder = SortOrder.Ascending, SortTarget = SortTarget.ModRevision });
-        Assert.Equal(p + "a", byModAsc.Kvs[^1].Key.ToStringUtf8());
+        var byModAsc = await Client.GetAsync(KeySet.Prefix(P), new GetOptions { SortOrder = SortOrder.Ascending, SortTarget = SortTarget.ModRevision });
+        Assert.Equal(P + "a", byModAsc.Kvs[^1].Key.ToStringUtf8());
 
-        var byVersionDesc = await client.GetAsync(KeySet.Prefix(p), new GetOptions { SortOrder = SortOrder.Descending, SortTarget = SortTarget.Version, Limit = 1 });
-        Assert.Equal(p + "a", byVersionDesc.Kvs[0].Key.ToStringUtf8());
+        var byVersionDesc = await Client.GetAsync(KeySet.Prefix(P), new GetOptions { SortOrder = SortOrder.Descending, SortTarget = SortTarget.Version, Limit = 1 });
+        Assert.Equal(P + "a", byVersionDesc.Kvs[0].Key.ToStringUtf8());
 
-        var byValueAsc = await client.GetAsync(KeySet.Prefix(p), new GetOptions { SortOrder = SortOrder.Ascending, SortTarget = SortTarget.Value });
-        Assert.Equal(p + "a", byValueAsc.Kvs[0].Key.ToStringUtf8()); // "modified-last" < "v-b" < "v-c"
+        var byValueAsc = await Client.GetAsync(KeySet.Prefix(P), new GetOptions { SortOrder = SortOrder.Ascending, SortTarget = SortTarget.Value });
+        Assert.Equal(P + "a", byValueAsc.Kvs[0].Key.ToStringUtf8()); // "modified-last" < "v-b" < "v-c"
 
-        var byCreateDesc = await client.GetAsync(KeySet.Prefix(p), new GetOptions { SortOrder = SortOrder.Descending, SortTarget = SortTarget.CreateRevision });
-        Assert.Equal(p + "c", byCreateDesc.Kvs[0].Key.ToStringUtf8());
+        var byCreateDesc = await Client.GetAsync(KeySet.Prefix(P), new GetOptions { SortOrder = SortOrder.Descending, SortTarget = SortTarget.CreateRevision });
+        Assert.Equal(P + "c", byCreateDesc.Kvs[0].Key.ToStringUtf8());
 
-        var keysOnly = await client.GetAsync(KeySet.Prefix(p), new GetOptions { KeysOnly = true });
+        var keysOnly = await Client.GetAsync(KeySet.Prefix(P), new GetOptions { KeysOnly = true });
         Assert.Equal(3, keysOnly.Kvs.Count);
         Assert.All(keysOnly.Kvs, kv => Assert.True(kv.Value.IsEmpty));
 
-        var countOnly = await client.GetAsync(KeySet.Prefix(p), new GetOptions { CountOnly = true });
+        var countOnly = await Client.GetAsync(KeySet.Prefix(P), new GetOptions { CountOnly = true });
         Assert.Empty(countOnly.Kvs);
         Assert.Equal(3, countOnly.Count);
     }
@@ -163,29 +152,29 @@ public sealed class KvTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>, IAsy
     [Fact]
     public async Task Serializable_read_and_read_at_revision()
     {
-        var first = await client.PutAsync(p + "k", "old");
-        await client.PutAsync(p + "k", "new");
+        var first = await Client.PutAsync(P + "k", "old");
+        await Client.PutAsync(P + "k", "new");
 
-        var serializable = await client.GetAsync(p + "k", new GetOptions { Serializable = true });
+        var serializable = await Client.GetAsync(P + "k", new GetOptions { Serializable = true });
         Assert.Equal("new", serializable.Kvs[0].Value.ToStringUtf8());
 
-        var atRevision = await client.GetAsync(p + "k", new GetOptions { Revision = first.Header.Revision });
+        var atRevision = await Client.GetAsync(P + "k", new GetOptions { Revision = first.Header.Revision });
         Assert.Equal("old", atRevision.Kvs[0].Value.ToStringUtf8());
     }
 
     [Fact]
     public async Task Min_and_max_mod_and_create_revision_filters()
     {
-        var a = await client.PutAsync(p + "a", "1");
-        var b = await client.PutAsync(p + "b", "1");
-        var a2 = await client.PutAsync(p + "a", "2"); // a: created at a, modified at a2
+        var a = await Client.PutAsync(P + "a", "1");
+        var b = await Client.PutAsync(P + "b", "1");
+        var a2 = await Client.PutAsync(P + "a", "2"); // a: created at a, modified at a2
 
         string[] Keys(GetResponse r) => r.Kvs.Select(kv => kv.Key.ToStringUtf8()).ToArray();
 
-        Assert.Equal([p + "a"], Keys(await client.GetAsync(KeySet.Prefix(p), new GetOptions { MinModRevision = a2.Header.Revision })));
-        Assert.Equal([p + "b"], Keys(await client.GetAsync(KeySet.Prefix(p), new GetOptions { MaxModRevision = b.Header.Revision })));
-        Assert.Equal([p + "b"], Keys(await client.GetAsync(KeySet.Prefix(p), new GetOptions { MinCreateRevision = b.Header.Revision })));
-        Assert.Equal([p + "a"], Keys(await client.GetAsync(KeySet.Prefix(p), new GetOptions { MaxCreateRevision = a.Header.Revision })));
+        Assert.Equal([P + "a"], Keys(await Client.GetAsync(KeySet.Prefix(P), new GetOptions { MinModRevision = a2.Header.Revision })));
+        Assert.Equal([P + "b"], Keys(await Client.GetAsync(KeySet.Prefix(P), new GetOptions { MaxModRevision = b.Header.Revision })));
+        Assert.Equal([P + "b"], Keys(await Client.GetAsync(KeySet.Prefix(P), new GetOptions { MinCreateRevision = b.Header.Revision })));
+        Assert.Equal([P + "a"], Keys(await Client.GetAsync(KeySet.Prefix(P), new GetOptions { MaxCreateRevision = a.Header.Revision })));
     }
 
     [Fact]
@@ -193,34 +182,34 @@ public sealed class KvTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>, IAsy
     {
         await PutKeysAsync("a", "b", "c", "d", "e");
 
-        var single = await client.DeleteAsync(p + "a");
+        var single = await Client.DeleteAsync(P + "a");
         Assert.Equal(1, single.Deleted);
         Assert.Empty(single.PrevKvs);
 
-        var range = await client.DeleteAsync(KeySet.Range(p + "b", p + "d"), prevKv: true);
+        var range = await Client.DeleteAsync(KeySet.Range(P + "b", P + "d"), prevKv: true);
         Assert.Equal(2, range.Deleted);
-        Assert.Equal([p + "b", p + "c"], range.PrevKvs.Select(kv => kv.Key.ToStringUtf8()));
+        Assert.Equal([P + "b", P + "c"], range.PrevKvs.Select(kv => kv.Key.ToStringUtf8()));
         Assert.Equal("v-b", range.PrevKvs[0].Value.ToStringUtf8());
 
-        var prefix = await client.DeleteAsync(KeySet.Prefix(p), prevKv: true);
+        var prefix = await Client.DeleteAsync(KeySet.Prefix(P), prevKv: true);
         Assert.Equal(2, prefix.Deleted);
-        Assert.Equal(0, (await client.GetAsync(KeySet.Prefix(p), new GetOptions { CountOnly = true })).Count);
+        Assert.Equal(0, (await Client.GetAsync(KeySet.Prefix(P), new GetOptions { CountOnly = true })).Count);
 
-        Assert.Equal(0, (await client.DeleteAsync(p + "never")).Deleted);
+        Assert.Equal(0, (await Client.DeleteAsync(P + "never")).Deleted);
     }
 
     [Fact]
     public async Task Prefix_ending_in_ff_bytes_selects_exactly_its_keys()
     {
-        byte[] P(params byte[] tail) => [.. System.Text.Encoding.UTF8.GetBytes(p), .. tail];
-        await client.PutAsync(P(0xFF), "1");
-        await client.PutAsync(P(0xFF, 0xFF), "2");
-        await client.PutAsync(P(0xFF, 0x00), "3");
-        await client.PutAsync(P(0xFE), "outside");
+        byte[] Key(params byte[] tail) => [.. System.Text.Encoding.UTF8.GetBytes(P), .. tail];
+        await Client.PutAsync(Key(0xFF), "1");
+        await Client.PutAsync(Key(0xFF, 0xFF), "2");
+        await Client.PutAsync(Key(0xFF, 0x00), "3");
+        await Client.PutAsync(Key(0xFE), "outside");
 
-        var result = await client.GetAsync(KeySet.Prefix(P(0xFF)));
+        var result = await Client.GetAsync(KeySet.Prefix(Key(0xFF)));
         Assert.Equal(3, result.Count);
-        Assert.All(result.Kvs, kv => Assert.True(kv.Key.StartsWith(P(0xFF))));
+        Assert.All(result.Kvs, kv => Assert.True(kv.Key.StartsWith(Key(0xFF))));
     }
 
     [Fact]
@@ -263,10 +252,10 @@ public sealed class KvTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>, IAsy
     [Fact]
     public async Task Future_revision_is_a_typed_error()
     {
-        var put = await client.PutAsync(p + "k", "v");
+        var put = await Client.PutAsync(P + "k", "v");
         var error = await Assert.ThrowsAsync<EtcdFutureRevisionException>(() =>
-            client.GetAsync(p + "k", new GetOptions { Revision = put.Header.Revision + 1_000_000 }));
+            Client.GetAsync(P + "k", new GetOptions { Revision = put.Header.Revision + 1_000_000 }));
         Assert.Equal(put.Header.Revision + 1_000_000, error.RequestedRevision);
-        await Assert.ThrowsAsync<EtcdFutureRevisionException>(() => client.CompactAsync(put.Header.Revision + 1_000_000));
+        await Assert.ThrowsAsync<EtcdFutureRevisionException>(() => Client.CompactAsync(put.Header.Revision + 1_000_000));
     }
 }

@@ -2,24 +2,13 @@ using Etcd.Tests.Infrastructure;
 
 namespace Etcd.Tests.Integration;
 
-public sealed class ScanTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>, IAsyncLifetime
+public sealed class ScanTests(EtcdFixture etcd) : ClientTestBase(etcd), IClassFixture<EtcdFixture>
 {
-    private EtcdClient client = null!;
-    private readonly string p = etcd.UniquePrefix();
-
-    public Task InitializeAsync()
-    {
-        client = new EtcdClient(etcd.ClientUrl);
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync() => await client.DisposeAsync();
-
     private async Task PutManyAsync(string prefix, int count)
     {
         for (int i = 0; i < count; i += 100)
         {
-            var txn = client.Txn();
+            var txn = Client.Txn();
             for (int j = i; j < Math.Min(count, i + 100); j++) txn.Then(TxnOp.Put($"{prefix}{j:d5}", $"value-{j}"));
             await txn.CommitAsync();
         }
@@ -32,10 +21,10 @@ public sealed class ScanTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>, IA
     [InlineData(5000)]
     public async Task Scan_returns_every_key_once_in_order_for_any_page_size(int pageSize)
     {
-        string prefix = $"{p}{pageSize}/";
+        string prefix = $"{P}{pageSize}/";
         await PutManyAsync(prefix, 2503);
         var keys = new List<string>();
-        await foreach (var kv in client.ScanAsync(KeySet.Prefix(prefix), new ScanOptions { PageSize = pageSize }))
+        await foreach (var kv in Client.ScanAsync(KeySet.Prefix(prefix), new ScanOptions { PageSize = pageSize }))
         {
             keys.Add(kv.Key.ToStringUtf8());
             Assert.Equal($"value-{int.Parse(kv.Key.ToStringUtf8()[prefix.Length..])}", kv.Value.ToStringUtf8());
@@ -46,19 +35,19 @@ public sealed class ScanTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>, IA
     [Fact]
     public async Task Scan_reads_every_page_at_the_first_pages_revision()
     {
-        string prefix = p + "snap/";
+        string prefix = P + "snap/";
         await PutManyAsync(prefix, 300);
         int seen = 0;
         long? revision = null;
-        await foreach (var kv in client.ScanAsync(KeySet.Prefix(prefix), new ScanOptions { PageSize = 50 }))
+        await foreach (var kv in Client.ScanAsync(KeySet.Prefix(prefix), new ScanOptions { PageSize = 50 }))
         {
             if (seen == 0)
             {
                 // Writes after the first page: new keys, changed and deleted keys must not show in the scan.
                 // "00299a" sorts into the last page, which is read after this write.
-                revision = (await client.PutAsync(prefix + "00299a", "x")).Header.Revision;
-                await client.PutAsync(prefix + "00299", "changed");
-                await client.DeleteAsync(prefix + "00150");
+                revision = (await Client.PutAsync(prefix + "00299a", "x")).Header.Revision;
+                await Client.PutAsync(prefix + "00299", "changed");
+                await Client.DeleteAsync(prefix + "00150");
             }
             seen++;
             Assert.StartsWith("value-", kv.Value.ToStringUtf8());
@@ -70,37 +59,37 @@ public sealed class ScanTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>, IA
     [Fact]
     public async Task Scan_range_keys_only_and_fixed_revision()
     {
-        string prefix = p + "r/";
+        string prefix = P + "r/";
         await PutManyAsync(prefix, 20);
-        var before = (await client.GetAsync(prefix + "00000")).Header.Revision;
-        await client.DeleteAsync(KeySet.Range(prefix + "00010", prefix + "00020"));
+        var before = (await Client.GetAsync(prefix + "00000")).Header.Revision;
+        await Client.DeleteAsync(KeySet.Range(prefix + "00010", prefix + "00020"));
 
-        var keysOnly = await ToListAsync(client.ScanAsync(KeySet.Range(prefix + "00005", prefix + "00015"), new ScanOptions { PageSize = 3, KeysOnly = true }));
+        var keysOnly = await ToListAsync(Client.ScanAsync(KeySet.Range(prefix + "00005", prefix + "00015"), new ScanOptions { PageSize = 3, KeysOnly = true }));
         Assert.Equal(5, keysOnly.Count);
         Assert.All(keysOnly, kv => Assert.True(kv.Value.IsEmpty));
 
-        var old = await ToListAsync(client.ScanAsync(KeySet.Prefix(prefix), new ScanOptions { PageSize = 4, Revision = before, Serializable = true }));
+        var old = await ToListAsync(Client.ScanAsync(KeySet.Prefix(prefix), new ScanOptions { PageSize = 4, Revision = before, Serializable = true }));
         Assert.Equal(20, old.Count);
     }
 
     [Fact]
     public async Task Scan_of_single_key_and_empty_range()
     {
-        await client.PutAsync(p + "single", "1");
-        Assert.Single(await ToListAsync(client.ScanAsync(p + "single")));
-        Assert.Empty(await ToListAsync(client.ScanAsync(KeySet.Prefix(p + "nothing/"))));
+        await Client.PutAsync(P + "single", "1");
+        Assert.Single(await ToListAsync(Client.ScanAsync(P + "single")));
+        Assert.Empty(await ToListAsync(Client.ScanAsync(KeySet.Prefix(P + "nothing/"))));
     }
 
     [Fact]
     public async Task Scan_honours_cancellation_between_pages()
     {
-        string prefix = p + "c/";
+        string prefix = P + "c/";
         await PutManyAsync(prefix, 50);
         using var cts = new CancellationTokenSource();
         int seen = 0;
         var error = await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
         {
-            await foreach (var _ in client.ScanAsync(KeySet.Prefix(prefix), new ScanOptions { PageSize = 10 }, cts.Token))
+            await foreach (var _ in Client.ScanAsync(KeySet.Prefix(prefix), new ScanOptions { PageSize = 10 }, cts.Token))
             {
                 if (++seen == 10) cts.Cancel();
             }
@@ -112,8 +101,8 @@ public sealed class ScanTests(EtcdFixture etcd) : IClassFixture<EtcdFixture>, IA
     [Fact]
     public void Scan_rejects_bad_options_at_call_time()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => client.ScanAsync(KeySet.Prefix(p), new ScanOptions { PageSize = 0 }));
-        Assert.Throws<ArgumentException>(() => client.ScanAsync(default(KeySet)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Client.ScanAsync(KeySet.Prefix(P), new ScanOptions { PageSize = 0 }));
+        Assert.Throws<ArgumentException>(() => Client.ScanAsync(default(KeySet)));
     }
 
     private static async Task<List<KeyValue>> ToListAsync(IAsyncEnumerable<KeyValue> source)

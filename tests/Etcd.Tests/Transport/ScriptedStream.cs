@@ -4,7 +4,7 @@ namespace Etcd.Tests.Transport;
 /// A read-only stream that returns the given bytes (at most <see cref="MaxReadSize"/> per read),
 /// then either ends or blocks until the read is cancelled. Records whether it was disposed.
 /// </summary>
-internal sealed class ScriptedStream : Stream
+internal sealed class ScriptedStream : AsyncOnlyStream
 {
     private readonly byte[] _data;
     private readonly bool _blockAtEnd;
@@ -35,17 +35,7 @@ internal sealed class ScriptedStream : Stream
 
     public override bool CanRead => true;
 
-    public override bool CanSeek => false;
-
     public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -73,18 +63,6 @@ internal sealed class ScriptedStream : Stream
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("Synchronous reads are not expected.");
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
