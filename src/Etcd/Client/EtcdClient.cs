@@ -30,6 +30,7 @@ public sealed class EtcdClient : IEtcdKv, IAsyncDisposable, IDisposable
         Options = options;
         _kv = new KvOperations(_invoker);
         Maintenance = new MaintenanceClient(_invoker);
+        Leases = new LeaseClient(_invoker, this);
     }
 
     /// <summary>The options the client was created with.</summary>
@@ -40,6 +41,9 @@ public sealed class EtcdClient : IEtcdKv, IAsyncDisposable, IDisposable
 
     /// <summary>Maintenance calls (status).</summary>
     public MaintenanceClient Maintenance { get; }
+
+    /// <summary>Leases: grant, revoke, time-to-live, list, keep-alive once, and leases kept alive in the background.</summary>
+    public LeaseClient Leases { get; }
 
     /// <inheritdoc />
     public Task<GetResponse> GetAsync(KeySet keys, GetOptions? options = null, CancellationToken cancellationToken = default)
@@ -79,14 +83,25 @@ public sealed class EtcdClient : IEtcdKv, IAsyncDisposable, IDisposable
     public Task<CompactResponse> CompactAsync(long revision, bool physical = false, CancellationToken cancellationToken = default)
         => _kv.CompactAsync(revision, physical, cancellationToken);
 
-    /// <summary>Closes every connection; calls still running fail and later calls throw <see cref="ObjectDisposedException"/>.</summary>
-    public void Dispose() => _invoker.Dispose();
-
-    /// <summary>Closes every connection; calls still running fail and later calls throw <see cref="ObjectDisposedException"/>.</summary>
-    public ValueTask DisposeAsync()
+    /// <summary>
+    /// Stops every keep-alive (their leases' <see cref="Lease.Lost"/> fire) and closes every connection; calls still
+    /// running fail and later calls throw <see cref="ObjectDisposedException"/>. Prefer <see cref="DisposeAsync"/>.
+    /// </summary>
+    public void Dispose()
     {
+        // Not awaited: the keep-alive loop ends on its own once the connections are closed.
+        _ = Leases.KeepAlives.DisposeAsync().AsTask();
         _invoker.Dispose();
-        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Stops every keep-alive (their leases' <see cref="Lease.Lost"/> fire) and closes every connection; calls still
+    /// running fail and later calls throw <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        await Leases.KeepAlives.DisposeAsync().ConfigureAwait(false);
+        _invoker.Dispose();
     }
 
     private static string[] SplitEndpoints(string endpoints)

@@ -67,6 +67,17 @@ public sealed class EtcdLeaseNotFoundException : EtcdException
     public long LeaseId { get; }
 }
 
+/// <summary>A kept-alive lease is gone: it expired or was revoked, or it could not be renewed before its TTL ran out.</summary>
+public sealed class EtcdLeaseLostException : EtcdException
+{
+    /// <summary>Creates the exception.</summary>
+    public EtcdLeaseLostException(string message, long leaseId, Exception? innerException = null)
+        : base(EtcdStatusCode.NotFound, message, null, innerException) => LeaseId = leaseId;
+
+    /// <summary>The lease id.</summary>
+    public long LeaseId { get; }
+}
+
 /// <summary>The requested revision has been compacted away; re-read at a newer revision.</summary>
 public sealed class EtcdCompactedException : EtcdException
 {

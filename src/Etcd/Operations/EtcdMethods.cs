@@ -9,6 +9,7 @@ internal static class EtcdMethods
     private const string Kv = "etcdserverpb.KV";
     private const string Watch = "etcdserverpb.Watch";
     private const string Maintenance = "etcdserverpb.Maintenance";
+    private const string Lease = "etcdserverpb.Lease";
 
     public static readonly GrpcMethod<Pb.RangeRequest, Pb.RangeResponse> Range =
         new(GrpcMethodType.Unary, Kv, "Range", Pb.RangeResponse.Parser);
@@ -27,6 +28,21 @@ internal static class EtcdMethods
 
     public static readonly GrpcMethod<Pb.WatchRequest, Pb.WatchResponse> WatchStream =
         new(GrpcMethodType.DuplexStreaming, Watch, "Watch", Pb.WatchResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.LeaseGrantRequest, Pb.LeaseGrantResponse> LeaseGrant =
+        new(GrpcMethodType.Unary, Lease, "LeaseGrant", Pb.LeaseGrantResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.LeaseRevokeRequest, Pb.LeaseRevokeResponse> LeaseRevoke =
+        new(GrpcMethodType.Unary, Lease, "LeaseRevoke", Pb.LeaseRevokeResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.LeaseKeepAliveRequest, Pb.LeaseKeepAliveResponse> LeaseKeepAlive =
+        new(GrpcMethodType.DuplexStreaming, Lease, "LeaseKeepAlive", Pb.LeaseKeepAliveResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.LeaseTimeToLiveRequest, Pb.LeaseTimeToLiveResponse> LeaseTimeToLive =
+        new(GrpcMethodType.Unary, Lease, "LeaseTimeToLive", Pb.LeaseTimeToLiveResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.LeaseLeasesRequest, Pb.LeaseLeasesResponse> LeaseLeases =
+        new(GrpcMethodType.Unary, Lease, "LeaseLeases", Pb.LeaseLeasesResponse.Parser);
 
     public static readonly GrpcMethod<Pb.StatusRequest, Pb.StatusResponse> Status =
         new(GrpcMethodType.Unary, Maintenance, "Status", Pb.StatusResponse.Parser);

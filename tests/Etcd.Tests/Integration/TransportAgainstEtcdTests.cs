@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using System.Text.RegularExpressions;
 using Etcd.Operations;
 using Etcd.Tests.Infrastructure;
 using Etcd.Transport;
@@ -72,11 +71,6 @@ public sealed class TransportAgainstEtcdTests(EtcdFixture etcd) : IClassFixture<
         Assert.Null(await direct.GetValueAsync(key)); // the second endpoint never got the write
     }
 
-    private async Task<double> WatchCancelledCountAsync()
-    {
-        using var http = new HttpClient();
-        var metrics = await http.GetStringAsync(etcd.ClientUrl + "/metrics");
-        var match = Regex.Match(metrics, @"^grpc_server_handled_total\{(?=[^}]*grpc_code=""Canceled"")(?=[^}]*grpc_method=""Watch"")[^}]*\} (\S+)$", RegexOptions.Multiline);
-        return match.Success ? double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
-    }
+    private Task<double> WatchCancelledCountAsync() =>
+        EtcdMetrics.GrpcServerCounterAsync(etcd.ClientUrl, "handled", "Watch", "Canceled");
 }
