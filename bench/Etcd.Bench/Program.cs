@@ -1,7 +1,8 @@
 // Load program: runs etcd workloads with N concurrent callers over ONE client and prints throughput, latency,
 // client CPU per operation and allocated bytes per operation. Usage:
 //   dotnet run -c Release --project bench/Etcd.Bench -- --endpoint http://127.0.0.1:2379 [--callers 1,64]
-//       [--duration 10] [--warmup 2] [--workloads put,get-serializable,get-linearizable,txn-put-if-absent] [--server-pid PID]
+//       [--duration 10] [--warmup 2] [--workloads put,get-serializable,get-linearizable,txn-put-if-absent,lease-grant-revoke]
+//       [--keepalive-leases 10000] [--keepalive-ttl 15] [--server-pid PID]
 // With --server-pid (./run.sh bench passes it) the etcd process's CPU per operation is shown too.
 using Etcd.Bench;
 
@@ -20,5 +21,10 @@ foreach (var workload in settings.Workloads)
         var result = await LoadRunner.RunAsync(client, workload, callers, settings.Warmup, settings.Duration, ServerCpu.ForPid(settings.ServerPid));
         Console.WriteLine(result.ToTableRow());
     }
+}
+if (settings.KeepAliveLeases > 0)
+{
+    Console.WriteLine();
+    await KeepAliveBench.RunAsync(client, settings.KeepAliveLeases, settings.KeepAliveTtl, settings.Duration, ServerCpu.ForPid(settings.ServerPid));
 }
 return 0;

@@ -7,6 +7,7 @@ internal enum Workload
     GetSerializable,
     GetLinearizable,
     TxnPutIfAbsent,
+    LeaseGrantRevoke,
 }
 
 internal static class WorkloadNames
@@ -17,6 +18,7 @@ internal static class WorkloadNames
         Workload.GetSerializable => "get-serializable",
         Workload.GetLinearizable => "get-linearizable",
         Workload.TxnPutIfAbsent => "txn-put-if-absent",
+        Workload.LeaseGrantRevoke => "lease-grant-revoke",
         _ => throw new ArgumentOutOfRangeException(nameof(workload)),
     };
 

@@ -79,6 +79,20 @@ internal sealed class EtcdCallInvoker : IDisposable
 
     public TimeSpan RequestTimeout => _requestTimeout;
 
+    /// <summary>The endpoint new streams and calls go to first.</summary>
+    public Uri CurrentEndpoint => _channels[Volatile.Read(ref _current) % _channels.Length].Address;
+
+    /// <summary>
+    /// Moves streams and later calls to the next endpoint after the current one failed (a stream that broke, or a
+    /// connection that was refused); a no-op with one endpoint.
+    /// </summary>
+    public void MoveToNextEndpoint(Uri failed)
+    {
+        int current = Volatile.Read(ref _current);
+        if (_channels[current % _channels.Length].Address == failed)
+            Interlocked.CompareExchange(ref _current, (current + 1) % _channels.Length, current);
+    }
+
     public DateTime? NewDeadline() =>
         _requestTimeout == Timeout.InfiniteTimeSpan ? null : DateTime.UtcNow + _requestTimeout;
 

@@ -47,6 +47,7 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
         while (!_stop.IsCancellationRequested)
         {
             bool answered = false;
+            var endpoint = _invoker.CurrentEndpoint;
             GrpcDuplexCall<Pb.LeaseKeepAliveRequest, Pb.LeaseKeepAliveResponse>? call = null;
             Task? receiving = null;
             try
@@ -69,7 +70,7 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
             }
             catch (Exception error) when (error is GrpcCallException or ObjectDisposedException or IOException or OperationCanceledException)
             {
-                // The stream broke (server restarted, connection lost): reopen it below.
+                // The stream broke (member stopped, connection lost): reopen it below.
             }
             finally
             {
@@ -77,6 +78,8 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
                 if (receiving is not null) await ObserveAsync(receiving).ConfigureAwait(false);
             }
 
+            // A stream that got no answer at all points at a dead member: try the next endpoint, if there are several.
+            if (!answered) _invoker.MoveToNextEndpoint(endpoint);
             ExpireOverdue();
             backoff = answered ? s_minBackoff : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, s_maxBackoff.Ticks));
             try
