@@ -49,8 +49,14 @@ public sealed class Lease : IAsyncDisposable
     /// <summary>True once <see cref="Lost"/> has fired.</summary>
     public bool IsLost => _lost.IsCancellationRequested;
 
-    /// <summary>Stops renewing and revokes the lease (deleting its keys); throws when the revoke fails.</summary>
-    public async Task RevokeAsync(CancellationToken cancellationToken = default)
+    /// <summary>Stops renewing and revokes the lease (deleting its keys); throws when the revoke fails, and <see cref="ObjectDisposedException"/> after <see cref="DisposeAsync"/>.</summary>
+    public Task RevokeAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return RevokeCoreAsync(cancellationToken);
+    }
+
+    private async Task RevokeCoreAsync(CancellationToken cancellationToken)
     {
         StopKeepAlive();
         try
@@ -69,7 +75,7 @@ public sealed class Lease : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         try
         {
-            await RevokeAsync().ConfigureAwait(false);
+            await RevokeCoreAsync(CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception error) when (error is EtcdException or ObjectDisposedException or OperationCanceledException)
         {

@@ -105,6 +105,12 @@ public sealed class LeaseTests(EtcdFixture etcd) : ClientTestBase(etcd), IClassF
         Assert.IsType<ObjectDisposedException>(lease.LostReason);
         Assert.Null(await Client.GetValueAsync(P + "held"));
         Assert.Equal(0, Client.Leases.KeptAliveCount);
+
+        // A disposed lease: its own calls say so, and the server no longer knows its id.
+        await lease.DisposeAsync(); // idempotent
+        Assert.Throws<ObjectDisposedException>(() => { _ = lease.RevokeAsync(); });
+        var error = await Assert.ThrowsAsync<EtcdLeaseNotFoundException>(() => Client.PutAsync(P + "held", "y", new PutOptions { Lease = lease.Id }));
+        Assert.Equal(lease.Id, error.LeaseId);
     }
 
     [Fact]
