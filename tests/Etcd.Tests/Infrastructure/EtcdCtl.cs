@@ -25,17 +25,34 @@ public sealed class EtcdCtl
 
     private const string Bash = "/bin/bash";
 
+    private readonly string[] tlsArgs;
+
     /// <summary>Creates a runner for <paramref name="endpoints"/> (comma-separated client URLs).</summary>
     public EtcdCtl(string endpoints, TimeSpan? timeout = null)
+        : this(endpoints, null, false, timeout)
+    {
+    }
+
+    /// <summary>
+    /// Creates a runner for <paramref name="endpoints"/> that trusts <paramref name="tls"/>'s CA (<c>--cacert</c>) and, when
+    /// <paramref name="presentClientCertificate"/>, presents its client certificate (<c>--cert --key</c>). A null
+    /// <paramref name="tls"/> means plain HTTP.
+    /// </summary>
+    public EtcdCtl(string endpoints, TestCertificates? tls, bool presentClientCertificate, TimeSpan? timeout = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(endpoints);
         Endpoints = endpoints;
         Timeout = timeout ?? TimeSpan.FromSeconds(30);
+        tlsArgs = tls is null
+            ? []
+            : presentClientCertificate
+                ? [$"--cacert={tls.CaCertFile}", $"--cert={tls.ClientCertFile}", $"--key={tls.ClientKeyFile}"]
+                : [$"--cacert={tls.CaCertFile}"];
     }
 
-    /// <summary>Creates a runner for <paramref name="server"/>'s client URL.</summary>
+    /// <summary>Creates a runner for <paramref name="server"/>'s client URL, with its TLS settings when it has any.</summary>
     public EtcdCtl(EtcdServer server, TimeSpan? timeout = null)
-        : this((server ?? throw new ArgumentNullException(nameof(server))).ClientUrl, timeout)
+        : this((server ?? throw new ArgumentNullException(nameof(server))).ClientUrl, server.Tls, server.ClientCertAuth, timeout)
     {
     }
 
@@ -51,7 +68,7 @@ public sealed class EtcdCtl
     public TimeSpan Timeout { get; }
 
     /// <summary>
-    /// Runs <c>etcdctl --endpoints=… --command-timeout=10s ARGS… [BINARY ARGS…]</c> with <paramref name="stdin"/>.
+    /// Runs <c>etcdctl --endpoints=… --command-timeout=10s [TLS FLAGS…] ARGS… [BINARY ARGS…]</c> with <paramref name="stdin"/>.
     /// <paramref name="binaryArgs"/> are appended as raw bytes (no NUL allowed); put <c>"--"</c> last in
     /// <paramref name="args"/> when they may start with '-'. Does not check the exit code.
     /// </summary>
@@ -63,7 +80,7 @@ public sealed class EtcdCtl
     {
         ArgumentNullException.ThrowIfNull(args);
         var environment = new Dictionary<string, string?> { ["ETCDCTL_API"] = "3", ["LC_ALL"] = "C" };
-        string[] fixedArgs = [EtcdCtlBinary, $"--endpoints={Endpoints}", "--command-timeout=10s", .. args];
+        string[] fixedArgs = [EtcdCtlBinary, $"--endpoints={Endpoints}", "--command-timeout=10s", .. tlsArgs, .. args];
         if (binaryArgs is not { Count: > 0 })
         {
             return ChildProcess.RunAsync(fixedArgs[0], fixedArgs[1..], environment, stdin, Timeout, cancellationToken);

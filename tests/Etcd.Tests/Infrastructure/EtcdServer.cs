@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
+using System.Text.Json;
 
 namespace Etcd.Tests.Infrastructure;
 
@@ -22,6 +23,52 @@ public sealed record EtcdServerOptions
 
     /// <summary>Test hook: client port to try first (to exercise the "port already taken" retry).</summary>
     internal int? FirstAttemptClientPort { get; init; }
+
+    /// <summary>
+    /// Serve clients over TLS with these certificates (<c>--cert-file --key-file</c>): client URLs become <c>https://</c>,
+    /// and the health check and <see cref="EtcdCtl"/> trust <see cref="TestCertificates.CaCertificate"/> only. Peer
+    /// traffic stays plain HTTP. The caller owns (and disposes) the certificates. Null (default): plain HTTP.
+    /// </summary>
+    public TestCertificates? Tls { get; init; }
+
+    /// <summary>
+    /// With <see cref="Tls"/>: require a client certificate signed by the test CA (<c>--trusted-ca-file --client-cert-auth</c>);
+    /// the health check and <see cref="EtcdCtl"/> then present <see cref="TestCertificates.ClientCertificate"/>.
+    /// </summary>
+    public bool ClientCertAuth { get; init; }
+
+    /// <summary>
+    /// Pre-chosen client port (e.g. from a cluster that must know every port up front). When this or <see cref="PeerPort"/>
+    /// is set, a port that turns out to be taken fails the start with <see cref="EtcdPortInUseException"/> instead of
+    /// being retried on new ports. Null (default): a free port is chosen, and re-chosen if it is taken.
+    /// </summary>
+    public int? ClientPort { get; init; }
+
+    /// <summary>Pre-chosen peer port; see <see cref="ClientPort"/>.</summary>
+    public int? PeerPort { get; init; }
+
+    /// <summary><c>--initial-cluster</c>; null (default) for a single member, <c>{Name}={PeerUrl}</c>.</summary>
+    public string? InitialCluster { get; init; }
+
+    /// <summary><c>--initial-cluster-token</c>; null (default) leaves etcd's default.</summary>
+    public string? InitialClusterToken { get; init; }
+
+    /// <summary>Awaited once before the first launch (used by <see cref="EtcdCluster"/> to chain member launches).</summary>
+    internal Func<CancellationToken, Task>? BeforeFirstLaunch { get; init; }
+}
+
+/// <summary>etcd could not bind a pre-chosen port (<see cref="EtcdServerOptions.ClientPort"/>/<see cref="EtcdServerOptions.PeerPort"/>).</summary>
+public sealed class EtcdPortInUseException(string message) : InvalidOperationException(message);
+
+/// <summary>What <c>POST /v3/maintenance/status</c> told about a member (ids as etcd prints them, unsigned 64-bit).</summary>
+/// <param name="MemberId">The answering member's id (<c>header.member_id</c>).</param>
+/// <param name="Leader">The id of the leader as that member sees it (0: none known).</param>
+/// <param name="RaftTerm">The member's raft term.</param>
+/// <param name="Revision">The member's store revision.</param>
+public sealed record EtcdMemberStatus(ulong MemberId, ulong Leader, ulong RaftTerm, long Revision)
+{
+    /// <summary>Whether the member considers itself the leader.</summary>
+    public bool IsLeader => Leader != 0 && Leader == MemberId;
 }
 
 /// <summary>
@@ -54,6 +101,8 @@ public sealed class EtcdServer : IAsyncDisposable
     private readonly Lock logLock = new();
     private readonly Queue<string> recentLines = new();
     private readonly SemaphoreSlim lifecycle = new(1, 1);
+    private readonly HttpClient http;
+    private readonly bool ownsHttp;
     private StreamWriter? log;
     private Process? process;
     private int pid;
@@ -77,6 +126,17 @@ public sealed class EtcdServer : IAsyncDisposable
         DataDir = Path.Combine(workDir, "data");
         LogPath = Path.Combine(workDir, "etcd.log");
         log = new StreamWriter(new FileStream(LogPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+        if (options.Tls is { } tls)
+        {
+            var handler = tls.CreateHttpHandler(presentClientCertificate: options.ClientCertAuth, connectTimeout: TimeSpan.FromSeconds(1));
+            handler.PooledConnectionLifetime = TimeSpan.FromSeconds(1);
+            http = new HttpClient(handler);
+            ownsHttp = true;
+        }
+        else
+        {
+            http = HealthClient;
+        }
     }
 
     /// <summary>
@@ -88,8 +148,8 @@ public sealed class EtcdServer : IAsyncDisposable
     /// <summary>Member name.</summary>
     public string Name => options.Name;
 
-    /// <summary>Client URL, <c>http://127.0.0.1:PORT</c>.</summary>
-    public string ClientUrl => $"http://127.0.0.1:{ClientPort}";
+    /// <summary>Client URL, <c>http://127.0.0.1:PORT</c> (<c>https://</c> with <see cref="EtcdServerOptions.Tls"/>).</summary>
+    public string ClientUrl => $"{(options.Tls is null ? "http" : "https")}://127.0.0.1:{ClientPort}";
 
     /// <summary>Client port on 127.0.0.1.</summary>
     public int ClientPort { get; private set; }
@@ -111,6 +171,15 @@ public sealed class EtcdServer : IAsyncDisposable
 
     /// <summary>The extra flags this server was started with.</summary>
     public IReadOnlyList<string> ExtraArgs => options.ExtraArgs;
+
+    /// <summary>The options this server was started with.</summary>
+    public EtcdServerOptions Options => options;
+
+    /// <summary>The certificates when the server speaks TLS to clients, else null.</summary>
+    public TestCertificates? Tls => options.Tls;
+
+    /// <summary>Whether clients must present a certificate signed by the test CA.</summary>
+    public bool ClientCertAuth => options.Tls is not null && options.ClientCertAuth;
 
     /// <summary>PID of the current etcd process (or of the last one, after a kill or stop).</summary>
     public int Pid => pid;
@@ -143,6 +212,10 @@ public sealed class EtcdServer : IAsyncDisposable
     public static async Task<EtcdServer> StartAsync(EtcdServerOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (options.ClientCertAuth && options.Tls is null)
+        {
+            throw new ArgumentException("ClientCertAuth needs Tls.", nameof(options));
+        }
         var binary = EtcdBinary;
         if (Interlocked.Exchange(ref swept, 1) == 0)
         {
@@ -153,17 +226,28 @@ public sealed class EtcdServer : IAsyncDisposable
         Live[server] = 0;
         try
         {
+            if (options.BeforeFirstLaunch is { } gate)
+            {
+                await gate(cancellationToken);
+            }
+            var preChosen = options.ClientPort is not null || options.PeerPort is not null;
             for (var attempt = 1; ; attempt++)
             {
-                server.ClientPort = attempt == 1 && options.FirstAttemptClientPort is int first ? first : AllocatePort();
-                server.PeerPort = AllocatePort();
+                server.ClientPort = options.ClientPort
+                    ?? (attempt == 1 && options.FirstAttemptClientPort is int first ? first : AllocatePort());
+                server.PeerPort = options.PeerPort ?? AllocatePort();
                 if (Directory.Exists(server.DataDir))
                 {
                     Directory.Delete(server.DataDir, recursive: true);
                 }
-                if (await server.LaunchAndWaitHealthyAsync(allowPortInUse: attempt < MaxPortAttempts, cancellationToken))
+                if (await server.LaunchAndWaitHealthyAsync(allowPortInUse: preChosen || attempt < MaxPortAttempts, cancellationToken))
                 {
                     return server;
+                }
+                if (preChosen)
+                {
+                    throw new EtcdPortInUseException(
+                        $"etcd could not bind its pre-chosen client port {server.ClientPort} or peer port {server.PeerPort} ({server}). Last output:\n{server.RecentOutput()}");
                 }
                 server.WriteLog($"=== test harness: port {server.ClientPort} or {server.PeerPort} was taken; retrying on new ports ===");
             }
@@ -187,7 +271,7 @@ public sealed class EtcdServer : IAsyncDisposable
                 Version = HttpVersion.Version11,
                 VersionPolicy = HttpVersionPolicy.RequestVersionExact,
             };
-            using var response = await HealthClient.SendAsync(request, cts.Token);
+            using var response = await http.SendAsync(request, cts.Token);
             if (!response.IsSuccessStatusCode)
             {
                 return false;
@@ -203,6 +287,106 @@ public sealed class EtcdServer : IAsyncDisposable
         {
             return false;
         }
+        catch (ObjectDisposedException)
+        {
+            return false; // disposed meanwhile
+        }
+    }
+
+    /// <summary>
+    /// Waits until an etcd serves peer traffic on <paramref name="peerPort"/> (<c>GET /members</c> answers 200). A peer
+    /// listener is bound well before etcd serves it, and a request sent meanwhile waits in the accept queue and is answered
+    /// once serving starts; a refused connection is retried every 20 ms. Throws <see cref="TimeoutException"/> after
+    /// <paramref name="timeout"/>.
+    /// </summary>
+    internal static async Task WaitForPeerListenerAsync(int peerPort, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            using (var probe = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                probe.CancelAfter(TimeSpan.FromSeconds(1));
+                try
+                {
+                    using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{peerPort}/members")
+                    {
+                        Version = HttpVersion.Version11,
+                        VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+                    };
+                    using var response = await HealthClient.SendAsync(request, probe.Token);
+                    if (response.IsSuccessStatusCode)
+                    {
+                        return;
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                    // Not listening yet.
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // Listening but not serving within the probe's second; ask again.
+                }
+            }
+            if (clock.Elapsed > timeout)
+            {
+                throw new TimeoutException($"No etcd served peer traffic on 127.0.0.1:{peerPort} within {timeout.TotalSeconds:0.#} s.");
+            }
+            await Task.Delay(20, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The member's status from the JSON gateway (<c>POST /v3/maintenance/status</c> with <c>{}</c> over HTTP/1.1), or null
+    /// when it does not answer within 2 s (not running, no such port, error status).
+    /// </summary>
+    public async Task<EtcdMemberStatus?> GetStatusAsync(CancellationToken cancellationToken = default)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(TimeSpan.FromSeconds(2));
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"{ClientUrl}/v3/maintenance/status")
+            {
+                Version = HttpVersion.Version11,
+                VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+                Content = new StringContent("{}", Encoding.UTF8, "application/json"),
+            };
+            using var response = await http.SendAsync(request, cts.Token);
+            if (!response.IsSuccessStatusCode)
+            {
+                return null;
+            }
+            var body = await response.Content.ReadAsByteArrayAsync(cts.Token);
+            return ParseStatus(body);
+        }
+        catch (Exception e) when (e is HttpRequestException or JsonException or KeyNotFoundException or FormatException or ObjectDisposedException)
+        {
+            return null;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Parses the gateway's status JSON: int64/uint64 fields are strings, fields with default values are omitted.</summary>
+    internal static EtcdMemberStatus ParseStatus(byte[] json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var root = doc.RootElement;
+        var header = root.GetProperty("header");
+        return new EtcdMemberStatus(
+            MemberId: UInt64Field(header, "member_id"),
+            Leader: UInt64Field(root, "leader"),
+            RaftTerm: UInt64Field(header, "raft_term"),
+            Revision: (long)UInt64Field(header, "revision"));
+
+        static ulong UInt64Field(JsonElement element, string name) =>
+            element.TryGetProperty(name, out var value)
+                ? ulong.Parse(value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText(), NumberStyles.None, CultureInfo.InvariantCulture)
+                : 0;
     }
 
     /// <summary>SIGKILLs the etcd process (by the PID of the process object we started) and waits for it to exit.</summary>
@@ -292,6 +476,10 @@ public sealed class EtcdServer : IAsyncDisposable
         {
             log?.Dispose();
             log = null;
+        }
+        if (ownsHttp)
+        {
+            http.Dispose();
         }
         if (TryDeleteDirectory(WorkDir))
         {
@@ -416,10 +604,23 @@ public sealed class EtcdServer : IAsyncDisposable
             "--advertise-client-urls", ClientUrl,
             "--listen-peer-urls", PeerUrl,
             "--initial-advertise-peer-urls", PeerUrl,
-            "--initial-cluster", $"{Name}={PeerUrl}",
+            "--initial-cluster", options.InitialCluster ?? $"{Name}={PeerUrl}",
             "--initial-cluster-state", "new",
         ];
-        foreach (var a in args.Concat(options.ExtraArgs))
+        var optional = new List<string>();
+        if (options.InitialClusterToken is { } token)
+        {
+            optional.AddRange(["--initial-cluster-token", token]);
+        }
+        if (options.Tls is { } tls)
+        {
+            optional.AddRange(["--cert-file", tls.ServerCertFile, "--key-file", tls.ServerKeyFile]);
+            if (options.ClientCertAuth)
+            {
+                optional.AddRange(["--trusted-ca-file", tls.CaCertFile, "--client-cert-auth"]);
+            }
+        }
+        foreach (var a in args.Concat(optional).Concat(options.ExtraArgs))
         {
             psi.ArgumentList.Add(a);
         }
@@ -526,9 +727,13 @@ public sealed class EtcdServer : IAsyncDisposable
         return Path.GetTempPath();
     }
 
-    private static string CreateWorkDir()
+    /// <summary>
+    /// A new temp dir <c>etcd-test-{kind}{guid}</c> recording this process as its owner, so the stale-dir sweep of a
+    /// later run removes it if this test host dies without cleaning up.
+    /// </summary>
+    internal static string CreateWorkDir(string kind = "")
     {
-        var dir = Path.Combine(TempRoot(), $"{WorkDirPrefix}{Guid.NewGuid():N}");
+        var dir = Path.Combine(TempRoot(), $"{WorkDirPrefix}{kind}{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "owner.pid"), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         return dir;
@@ -640,7 +845,7 @@ public sealed class EtcdServer : IAsyncDisposable
         }
     }
 
-    private static bool TryDeleteDirectory(string dir)
+    internal static bool TryDeleteDirectory(string dir)
     {
         for (var i = 0; i < 3; i++)
         {
