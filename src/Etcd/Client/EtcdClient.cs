@@ -39,6 +39,9 @@ public sealed class EtcdClient : IEtcdKv, IAsyncDisposable, IDisposable
     /// <summary>The endpoints the client connects to, parsed.</summary>
     public IReadOnlyList<Uri> Endpoints => _invoker.Endpoints;
 
+    /// <summary>The endpoint new calls and streams go to first (it changes when a member cannot be reached).</summary>
+    public Uri CurrentEndpoint => _invoker.CurrentEndpoint;
+
     /// <summary>Maintenance calls (status).</summary>
     public MaintenanceClient Maintenance { get; }
 

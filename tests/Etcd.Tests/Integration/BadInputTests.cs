@@ -147,6 +147,7 @@ public sealed class BadInputTests(EtcdFixture etcd) : ClientTestBase(etcd), ICla
         await using var failover = new EtcdClient($"http://127.0.0.1:{FreePort()},{Etcd.ClientUrl}");
         await failover.PutAsync(P + "via-second", "ok");
         Assert.Equal("ok", (await failover.GetValueAsync(P + "via-second"))!.Value.ToStringUtf8());
+        Assert.Equal(new Uri(Etcd.ClientUrl), failover.CurrentEndpoint); // later calls go straight to the live one
     }
 
     private static int FreePort()
