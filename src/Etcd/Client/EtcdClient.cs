@@ -31,6 +31,7 @@ public sealed class EtcdClient : IEtcdKv, IAsyncDisposable, IDisposable
         _kv = new KvOperations(_invoker);
         Maintenance = new MaintenanceClient(_invoker);
         Leases = new LeaseClient(_invoker, this);
+        Watch = new WatchClient(_invoker);
     }
 
     /// <summary>The options the client was created with.</summary>
@@ -44,6 +45,9 @@ public sealed class EtcdClient : IEtcdKv, IAsyncDisposable, IDisposable
 
     /// <summary>Maintenance calls (status).</summary>
     public MaintenanceClient Maintenance { get; }
+
+    /// <summary>Watches: changes of keys, ranges and prefixes over one shared stream that resumes without loss.</summary>
+    public WatchClient Watch { get; }
 
     /// <summary>Leases: grant, revoke, time-to-live, list, keep-alive once, and leases kept alive in the background.</summary>
     public LeaseClient Leases { get; }
@@ -94,16 +98,19 @@ public sealed class EtcdClient : IEtcdKv, IAsyncDisposable, IDisposable
     {
         // Not awaited: the keep-alive loop ends on its own once the connections are closed.
         _ = Leases.KeepAlives.DisposeAsync().AsTask();
+        _ = Watch.Manager.DisposeAsync().AsTask();
         _invoker.Dispose();
     }
 
     /// <summary>
-    /// Stops every keep-alive (their leases' <see cref="Lease.Lost"/> fire) and closes every connection; calls still
-    /// running fail and later calls throw <see cref="ObjectDisposedException"/>.
+    /// Stops every keep-alive (their leases' <see cref="Lease.Lost"/> fire), ends every watch with
+    /// <see cref="ObjectDisposedException"/>, and closes every connection; calls still running fail and later calls
+    /// throw <see cref="ObjectDisposedException"/>.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
         await Leases.KeepAlives.DisposeAsync().ConfigureAwait(false);
+        await Watch.Manager.DisposeAsync().ConfigureAwait(false);
         _invoker.Dispose();
     }
 

@@ -78,6 +78,14 @@ public sealed class EtcdLeaseLostException : EtcdException
     public long LeaseId { get; }
 }
 
+/// <summary>The server cancelled a watch (for example for lack of permission, or because it could not be created).</summary>
+public sealed class EtcdWatchCanceledException : EtcdException
+{
+    /// <summary>Creates the exception.</summary>
+    public EtcdWatchCanceledException(string message, string? serverMessage = null, Exception? innerException = null)
+        : base(EtcdStatusCode.Cancelled, message, serverMessage, innerException) { }
+}
+
 /// <summary>The requested revision has been compacted away; re-read at a newer revision.</summary>
 public sealed class EtcdCompactedException : EtcdException
 {

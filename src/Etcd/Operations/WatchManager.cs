@@ -1,0 +1,293 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Etcd.Transport;
+using Pb = Etcd.Protocol;
+using Mvcc = Etcd.Protocol.Mvcc;
+
+namespace Etcd.Operations;
+
+/// <summary>
+/// Runs every watch of one client over ONE shared Watch duplex stream. Watches are created with client-chosen ids
+/// (etcd 3.4+) and answered in order; events are reassembled from fragments, buffered per watch, and each watch's
+/// resume revision moves to the last buffered event's revision + 1. When the stream breaks, it is reopened with
+/// backoff and every live watch re-created from its resume revision, so no event is lost or duplicated. A consumer
+/// that falls behind gets its watch paused on the server and resumed later from the same point.
+/// </summary>
+internal sealed class WatchManager : IAsyncDisposable
+{
+    private static readonly TimeSpan s_minBackoff = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(2);
+
+    private readonly EtcdCallInvoker _invoker;
+    private readonly ConcurrentDictionary<Watcher, byte> _watchers = new();
+    private readonly ConcurrentDictionary<long, Watcher> _byServerId = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly object _streamLock = new(); // guards _outbound/_pendingCreates swaps; never held across an await
+    private Channel<Pb.WatchRequest> _outbound = Channel.CreateUnbounded<Pb.WatchRequest>(new UnboundedChannelOptions { SingleReader = true });
+    private ConcurrentQueue<Watcher> _pendingCreates = new();
+    private long _nextServerId;
+    private Task? _loop;
+    private int _started;
+
+    public WatchManager(EtcdCallInvoker invoker) => _invoker = invoker;
+
+    public int Count => _watchers.Count;
+
+    public Watcher Add(KeySet keys, WatchOptions options)
+    {
+        if (_stop.IsCancellationRequested) throw new ObjectDisposedException(nameof(EtcdClient));
+        var watcher = new Watcher(this, keys, options);
+        _watchers.TryAdd(watcher, 0);
+        if (Interlocked.Exchange(ref _started, 1) == 0) _loop = Task.Run(RunAsync);
+        else SendCreate(watcher);
+        return watcher;
+    }
+
+    /// <summary>Ends a watch at the consumer's request and cancels it on the server.</summary>
+    public void Remove(Watcher watcher)
+    {
+        watcher.End(null);
+        _watchers.TryRemove(watcher, out _);
+        long serverId = watcher.ServerId;
+        if (serverId != 0 && _byServerId.TryRemove(serverId, out _))
+            Send(new Pb.WatchRequest { CancelRequest = new Pb.WatchCancelRequest { WatchId = serverId } });
+    }
+
+    /// <summary>Re-creates a paused watch from its resume revision.</summary>
+    public void Resume(Watcher watcher)
+    {
+        lock (watcher)
+        {
+            if (!watcher.Paused || watcher.Ended) return;
+            watcher.Paused = false;
+        }
+        SendCreate(watcher);
+    }
+
+    public Task RequestProgressAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (_stop.IsCancellationRequested) throw new ObjectDisposedException(nameof(EtcdClient));
+        Send(new Pb.WatchRequest { ProgressRequest = new Pb.WatchProgressRequest() });
+        return Task.CompletedTask;
+    }
+
+    private void SendCreate(Watcher watcher, bool unlessCreated = false)
+    {
+        long serverId = Interlocked.Increment(ref _nextServerId);
+        lock (_streamLock)
+        {
+            if (watcher.Ended || (unlessCreated && watcher.ServerId != 0)) return;
+            if (watcher.ServerId != 0) _byServerId.TryRemove(watcher.ServerId, out _);
+            watcher.ServerId = serverId;
+            _byServerId[serverId] = watcher;
+            // Creates are answered in order; a failed one answers watch id -1, so the queue says whose it was.
+            _pendingCreates.Enqueue(watcher);
+            _outbound.Writer.TryWrite(new Pb.WatchRequest { CreateRequest = watcher.CreateRequest(serverId) });
+        }
+    }
+
+    private void Send(Pb.WatchRequest request)
+    {
+        lock (_streamLock) _outbound.Writer.TryWrite(request);
+    }
+
+    private async Task RunAsync()
+    {
+        var backoff = s_minBackoff;
+        while (!_stop.IsCancellationRequested)
+        {
+            bool received = false;
+            var endpoint = _invoker.CurrentEndpoint;
+            Channel<Pb.WatchRequest> outbound;
+            lock (_streamLock)
+            {
+                // A new stream: everything queued for the old one is void, every live watch is created again.
+                outbound = _outbound = Channel.CreateUnbounded<Pb.WatchRequest>(new UnboundedChannelOptions { SingleReader = true });
+                _pendingCreates = new ConcurrentQueue<Watcher>();
+                _byServerId.Clear();
+                foreach (var watcher in _watchers.Keys) watcher.ServerId = 0;
+            }
+            foreach (var watcher in _watchers.Keys)
+            {
+                // A watch added since the swap above was already created on this stream.
+                if (!watcher.Paused) SendCreate(watcher, unlessCreated: true);
+            }
+
+            GrpcDuplexCall<Pb.WatchRequest, Pb.WatchResponse>? call = null;
+            Task? sending = null;
+            try
+            {
+                call = _invoker.StartDuplex(EtcdMethods.WatchStream, deadline: null, _stop.Token);
+                sending = SendLoopAsync(call, outbound.Reader);
+                var fragments = new Dictionary<long, List<Mvcc.Event>>();
+                while (await call.MoveNextAsync(_stop.Token).ConfigureAwait(false))
+                {
+                    received = true;
+                    backoff = s_minBackoff;
+                    Dispatch(call.Current, fragments);
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception error) when (error is GrpcCallException or ObjectDisposedException or IOException or OperationCanceledException or InvalidOperationException)
+            {
+                // The stream broke (member stopped, connection reset): reopen below and resume every watch.
+            }
+            finally
+            {
+                outbound.Writer.TryComplete();
+                if (call is not null) await call.DisposeAsync().ConfigureAwait(false);
+                if (sending is not null) await ObserveAsync(sending).ConfigureAwait(false);
+            }
+
+            if (!received) _invoker.MoveToNextEndpoint(endpoint);
+            backoff = received ? s_minBackoff : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, s_maxBackoff.Ticks));
+            try
+            {
+                await Task.Delay(backoff + TimeSpan.FromMilliseconds(Random.Shared.Next(0, 50)), _stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    private async Task SendLoopAsync(GrpcDuplexCall<Pb.WatchRequest, Pb.WatchResponse> call, ChannelReader<Pb.WatchRequest> requests)
+    {
+        await foreach (var request in requests.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+            await call.WriteAsync(request, _stop.Token).ConfigureAwait(false);
+    }
+
+    private static async Task ObserveAsync(Task task)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is GrpcCallException or ObjectDisposedException or IOException or OperationCanceledException or InvalidOperationException)
+        {
+        }
+    }
+
+    private void Dispatch(Pb.WatchResponse response, Dictionary<long, List<Mvcc.Event>> fragments)
+    {
+        if (response.Created)
+        {
+            _pendingCreates.TryDequeue(out var creating);
+            if (response.WatchId == -1 || response.Canceled)
+            {
+                if (creating is not null) EndWithServerCancel(creating, response);
+                return;
+            }
+            if (_byServerId.TryGetValue(response.WatchId, out var created))
+            {
+                if (created.NextRevision == 0) created.NextRevision = response.Header.Revision + 1; // "from now" = after creation
+                created.Created.TrySetResult();
+            }
+            return;
+        }
+
+        if (response.WatchId == -1)
+        {
+            // The answer to RequestProgress, for every watch. etcd 3.4.23 does not order it with events, so it is passed
+            // on as a notification but does not move resume revisions (a watch's own progress notifications do).
+            var progress = new WatchResponse(ProtoMapping.ToHeader(response.Header), [], IsProgressNotify: true);
+            foreach (var watcher in _watchers.Keys)
+            {
+                if (!watcher.Paused) watcher.TryDeliver(progress);
+            }
+            return;
+        }
+
+        if (!_byServerId.TryGetValue(response.WatchId, out var target)) return; // an old incarnation: ignore
+        if (response.Canceled)
+        {
+            EndWithServerCancel(target, response);
+            return;
+        }
+
+        IList<Mvcc.Event> events = response.Events;
+        if (response.Fragment)
+        {
+            if (!fragments.TryGetValue(response.WatchId, out var parts)) fragments[response.WatchId] = parts = [];
+            parts.AddRange(response.Events);
+            return;
+        }
+        if (fragments.Remove(response.WatchId, out var earlier))
+        {
+            earlier.AddRange(response.Events);
+            events = earlier;
+        }
+        Deliver(target, response, events);
+    }
+
+    private void Deliver(Watcher watcher, Pb.WatchResponse response, IList<Mvcc.Event> events)
+    {
+        var header = ProtoMapping.ToHeader(response.Header);
+        var mapped = new List<WatchEvent>(events.Count);
+        foreach (var e in events)
+        {
+            // Defensive: a re-created watch starts at NextRevision, so older events would be duplicates.
+            if (e.Kv.ModRevision < watcher.NextRevision) continue;
+            mapped.Add(new WatchEvent(
+                e.Type == Mvcc.Event.Types.EventType.Put ? WatchEventType.Put : WatchEventType.Delete,
+                ProtoMapping.ToKeyValue(e.Kv),
+                e.PrevKv is null ? null : ProtoMapping.ToKeyValue(e.PrevKv)));
+        }
+        bool progressOnly = events.Count == 0;
+        if (!progressOnly && mapped.Count == 0) return;
+
+        var delivered = new WatchResponse(header, mapped, progressOnly);
+        if (watcher.TryDeliver(delivered))
+        {
+            watcher.NextRevision = progressOnly
+                ? Math.Max(watcher.NextRevision, header.Revision + 1)
+                : mapped[^1].Revision + 1;
+            return;
+        }
+        if (watcher.Ended) return;
+        // Buffer full: pause on the server; the consumer resumes it from NextRevision (nothing after it was buffered).
+        lock (watcher) watcher.Paused = true;
+        long serverId = watcher.ServerId;
+        if (_byServerId.TryRemove(serverId, out _))
+            Send(new Pb.WatchRequest { CancelRequest = new Pb.WatchCancelRequest { WatchId = serverId } });
+        if (watcher.Reader.Count <= watcher.Options.BufferSize / 2) Resume(watcher); // the consumer caught up meanwhile
+    }
+
+    private void EndWithServerCancel(Watcher watcher, Pb.WatchResponse response)
+    {
+        _watchers.TryRemove(watcher, out _);
+        _byServerId.TryRemove(watcher.ServerId, out _);
+        Exception error = response.CompactRevision > 0
+            ? new EtcdCompactedException(
+                $"The watch on {watcher.Keys} cannot resume at revision {watcher.NextRevision}: it was compacted; the oldest readable revision is {response.CompactRevision}. Read again and watch from a newer revision.",
+                watcher.NextRevision, response.CompactRevision)
+            : new EtcdWatchCanceledException(
+                $"The server cancelled the watch on {watcher.Keys}{(string.IsNullOrEmpty(response.CancelReason) ? "." : ": " + response.CancelReason)}",
+                response.CancelReason);
+        watcher.End(error);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stop.IsCancellationRequested) return;
+        _stop.Cancel();
+        if (_loop is not null)
+        {
+            try
+            {
+                await _loop.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+        foreach (var watcher in _watchers.Keys)
+            watcher.End(new ObjectDisposedException(nameof(EtcdClient), "The client was disposed; its watches ended."));
+        _watchers.Clear();
+    }
+}
