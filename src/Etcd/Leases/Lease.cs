@@ -46,8 +46,8 @@ public sealed class Lease : IAsyncDisposable
     /// <see cref="ObjectDisposedException"/> when the lease was revoked or disposed here, or the client was disposed.</summary>
     public Exception? LostReason => Volatile.Read(ref _lostReason);
 
-    /// <summary>True once <see cref="Lost"/> has fired.</summary>
-    public bool IsLost => _lost.IsCancellationRequested;
+    /// <summary>True once the lease is known to be lost (<see cref="Lost"/> fires right after, on the thread pool).</summary>
+    public bool IsLost => Volatile.Read(ref _lostReason) is not null;
 
     /// <summary>Stops renewing and revokes the lease (deleting its keys); throws when the revoke fails, and <see cref="ObjectDisposedException"/> after <see cref="DisposeAsync"/>.</summary>
     public Task RevokeAsync(CancellationToken cancellationToken = default)
@@ -69,13 +69,14 @@ public sealed class Lease : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops renewing and revokes the lease; a failed revoke is not thrown (the lease then expires after its TTL).</summary>
+    /// <summary>Stops renewing and revokes the lease (waiting 10 s at most); a failed revoke is not thrown (the lease then expires after its TTL).</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         try
         {
-            await RevokeCoreAsync(CancellationToken.None).ConfigureAwait(false);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await RevokeCoreAsync(timeout.Token).ConfigureAwait(false);
         }
         catch (Exception error) when (error is EtcdException or ObjectDisposedException or OperationCanceledException)
         {
@@ -91,17 +92,13 @@ public sealed class Lease : IAsyncDisposable
 
     internal static long SecondsToTimestamp(long seconds) => seconds * Stopwatch.Frequency;
 
-    internal bool IsDue(long now) => now >= Volatile.Read(ref _nextSendTimestamp);
+    /// <summary>Due for a keep-alive: none outstanding, and a third of the TTL has passed since the last answer.</summary>
+    internal bool IsDue(long now) => Volatile.Read(ref _pendingSinceTimestamp) == 0 && now >= Volatile.Read(ref _nextSendTimestamp);
 
     internal bool IsPastDeadline(long now) => now >= Volatile.Read(ref _deadlineTimestamp);
 
-    /// <summary>Records a sent keep-alive; without an answer it is sent again after <paramref name="resendAfter"/> (a third of the TTL at most).</summary>
-    internal void OnSent(long now, long resendAfter)
-    {
-        Interlocked.CompareExchange(ref _pendingSinceTimestamp, now, 0);
-        long third = SecondsToTimestamp(Volatile.Read(ref _ttlSeconds)) / 3;
-        Volatile.Write(ref _nextSendTimestamp, now + Math.Min(resendAfter, Math.Max(third, 1)));
-    }
+    /// <summary>Records a keep-alive about to be sent (one at a time per lease and stream).</summary>
+    internal void OnSent(long now) => Volatile.Write(ref _pendingSinceTimestamp, now);
 
     /// <summary>Records the server's answer: the lease lives until the oldest unanswered request's send time plus the TTL.</summary>
     internal void OnRenewed(long ttlSeconds, long now)
@@ -114,15 +111,30 @@ public sealed class Lease : IAsyncDisposable
         Volatile.Write(ref _lastRenewalUtcTicks, DateTime.UtcNow.Ticks);
     }
 
-    /// <summary>Asks for a keep-alive at the next opportunity (after the stream reconnected).</summary>
-    internal void RenewSoon() => Volatile.Write(ref _nextSendTimestamp, 0);
+    /// <summary>Asks for a keep-alive at the next opportunity on a new stream; a request left on the old one is void.</summary>
+    internal void RenewSoon()
+    {
+        Volatile.Write(ref _pendingSinceTimestamp, 0);
+        Volatile.Write(ref _nextSendTimestamp, 0);
+    }
 
     /// <summary>Fires <see cref="Lost"/> once; callbacks run on the thread pool, never on the keep-alive loop.</summary>
     internal void MarkLost(Exception reason)
     {
-        Interlocked.CompareExchange(ref _lostReason, reason, null);
-        if (_lost.IsCancellationRequested) return;
-        _ = _lost.CancelAsync();
+        if (Interlocked.CompareExchange(ref _lostReason, reason, null) is not null) return;
+        _ = Task.Run(CancelLost);
+    }
+
+    private void CancelLost()
+    {
+        try
+        {
+            _lost.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // A callback registered on Lost threw: that is the callback owner's failure, not the lease's.
+        }
     }
 
     /// <inheritdoc />

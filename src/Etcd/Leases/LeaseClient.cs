@@ -124,6 +124,7 @@ public sealed class LeaseClient
     public Task<Lease> KeepAliveAsync(long id, CancellationToken cancellationToken = default)
     {
         ValidId(id, nameof(id), allowZero: false);
+        if (KeepAlives.Contains(id)) throw new ArgumentException($"Lease {id:x} is already kept alive by this client.", nameof(id));
         _invoker.ThrowIfDisposed();
         return KeepAliveCoreAsync(id, cancellationToken);
     }

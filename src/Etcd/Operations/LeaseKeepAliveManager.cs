@@ -6,61 +6,75 @@ using Pb = Etcd.Protocol;
 namespace Etcd.Operations;
 
 /// <summary>
-/// Keeps every <see cref="Lease"/> of one client alive over ONE LeaseKeepAlive duplex stream: a loop sends a keep-alive
-/// for each lease when a third of its TTL has passed since the last answer (again after a second while unanswered),
-/// a receive loop applies the answers, and leases whose deadline passed without an answer, or that the server
-/// answers with TTL 0 (gone), are marked lost. A broken stream is reopened with capped exponential backoff and every
-/// lease renewed at once.
+/// Keeps every <see cref="Lease"/> of one client alive over ONE LeaseKeepAlive duplex stream.
+/// <list type="bullet">
+/// <item>The send loop sends one keep-alive per lease when a third of its TTL has passed since its last answer; a lease
+/// never has more than one request outstanding on a stream.</item>
+/// <item>The receive loop applies answers: TTL 0 means the lease is gone.</item>
+/// <item>An expiry loop, which never waits for I/O, marks leases lost whose deadline (send time of the unanswered
+/// request + TTL) passed.</item>
+/// <item>A stream that breaks, or that leaves a request unanswered for <see cref="s_stallTimeout"/> (a frozen member),
+/// is dropped and reopened with backoff, on the next endpoint when it answered nothing; every lease is renewed at once.</item>
+/// </list>
 /// </summary>
 internal sealed class LeaseKeepAliveManager : IAsyncDisposable
 {
     private static readonly TimeSpan s_tick = TimeSpan.FromMilliseconds(200);
-    private static readonly long s_resendAfter = Stopwatch.Frequency; // 1 s
+    private static readonly long s_stallTimeout = 2 * Stopwatch.Frequency;
     private static readonly TimeSpan s_minBackoff = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(1);
 
     private readonly EtcdCallInvoker _invoker;
     private readonly ConcurrentDictionary<long, Lease> _leases = new();
     private readonly CancellationTokenSource _stop = new();
+    private readonly object _gate = new(); // orders Add against DisposeAsync; never held across an await
     private readonly Pb.LeaseKeepAliveRequest _request = new(); // reused: WriteAsync serializes before it returns
-    private Task? _loop;
-    private int _started;
+    private Task? _loops;
+    private Task? _disposing;
+    private long _awaitingSince; // send time of the first request unanswered on the current stream, 0 if none
+    private bool _askedOnStream; // a keep-alive was written (or attempted) on the current stream
 
     public LeaseKeepAliveManager(EtcdCallInvoker invoker) => _invoker = invoker;
 
     /// <summary>The number of leases being kept alive.</summary>
     public int Count => _leases.Count;
 
+    public bool Contains(long id) => _leases.ContainsKey(id);
+
     public void Add(Lease lease)
     {
-        if (_stop.IsCancellationRequested) throw new ObjectDisposedException(nameof(EtcdClient));
-        if (!_leases.TryAdd(lease.Id, lease))
-            throw new InvalidOperationException($"Lease {lease.Id:x} is already kept alive by this client.");
-        if (Interlocked.Exchange(ref _started, 1) == 0) _loop = Task.Run(RunAsync);
+        lock (_gate)
+        {
+            if (_disposing is not null) throw new ObjectDisposedException(nameof(EtcdClient));
+            if (!_leases.TryAdd(lease.Id, lease))
+                throw new ArgumentException($"Lease {lease.Id:x} is already kept alive by this client.", "id");
+            _loops ??= Task.WhenAll(Task.Run(RunStreamsAsync), Task.Run(ExpireLoopAsync));
+        }
     }
 
-    public void Remove(Lease lease) => ((ICollection<KeyValuePair<long, Lease>>)_leases).Remove(new(lease.Id, lease));
+    public void Remove(Lease lease) => _leases.TryRemove(new(lease.Id, lease));
 
-    private async Task RunAsync()
+    private async Task RunStreamsAsync()
     {
         var backoff = s_minBackoff;
         while (!_stop.IsCancellationRequested)
         {
             bool answered = false;
+            _askedOnStream = false;
             var endpoint = _invoker.CurrentEndpoint;
             GrpcDuplexCall<Pb.LeaseKeepAliveRequest, Pb.LeaseKeepAliveResponse>? call = null;
             Task? receiving = null;
             try
             {
                 call = _invoker.StartDuplex(EtcdMethods.LeaseKeepAlive, deadline: null, _stop.Token);
-                foreach (var lease in _leases.Values) lease.RenewSoon();
+                Volatile.Write(ref _awaitingSince, 0);
+                foreach (var pair in _leases) pair.Value.RenewSoon();
                 receiving = ReceiveAsync(call, () => answered = true);
                 using var timer = new PeriodicTimer(s_tick);
                 do
                 {
-                    if (receiving.IsCompleted) break;
+                    if (receiving.IsCompleted || IsStalled()) break;
                     await SendDueAsync(call).ConfigureAwait(false);
-                    ExpireOverdue();
                 }
                 while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false));
             }
@@ -68,9 +82,10 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
             {
                 break;
             }
-            catch (Exception error) when (error is GrpcCallException or ObjectDisposedException or IOException or OperationCanceledException)
+            catch (Exception)
             {
-                // The stream broke (member stopped, connection lost): reopen it below.
+                // Whatever broke the stream (member stopped, connection reset, a write that timed out), the cure is the
+                // same: reopen it. Nothing may end this loop but disposal, or every lease would silently stop renewing.
             }
             finally
             {
@@ -78,9 +93,8 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
                 if (receiving is not null) await ObserveAsync(receiving).ConfigureAwait(false);
             }
 
-            // A stream that got no answer at all points at a dead member: try the next endpoint, if there are several.
-            if (!answered) _invoker.MoveToNextEndpoint(endpoint);
-            ExpireOverdue();
+            // A stream that answered nothing it was asked points at a dead or frozen member: try the next endpoint.
+            if (_askedOnStream && !answered) _invoker.MoveToNextEndpoint(endpoint);
             backoff = answered ? s_minBackoff : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, s_maxBackoff.Ticks));
             try
             {
@@ -93,27 +107,28 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits for the receive loop after its call was disposed; its failure was the stream's, already handled.</summary>
-    private static async Task ObserveAsync(Task receiving)
+    private bool IsStalled()
     {
-        try
-        {
-            await receiving.ConfigureAwait(false);
-        }
-        catch (Exception error) when (error is GrpcCallException or ObjectDisposedException or IOException or OperationCanceledException)
-        {
-        }
+        long since = Volatile.Read(ref _awaitingSince);
+        return since != 0 && Stopwatch.GetTimestamp() - since > s_stallTimeout;
     }
 
+    /// <summary>Sends the due keep-alives. A write that cannot finish in time aborts the stream.</summary>
     private async Task SendDueAsync(GrpcDuplexCall<Pb.LeaseKeepAliveRequest, Pb.LeaseKeepAliveResponse> call)
     {
-        foreach (var lease in _leases.Values)
+        using var writeTimeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        writeTimeout.CancelAfter(TimeSpan.FromTicks(s_stallTimeout * TimeSpan.TicksPerSecond / Stopwatch.Frequency));
+        foreach (var pair in _leases)
         {
+            var lease = pair.Value;
             long now = Stopwatch.GetTimestamp();
             if (lease.IsLost || !lease.IsDue(now)) continue;
+            // Recorded before the write, so an answer can never be handled before its request is counted.
+            lease.OnSent(now);
+            Interlocked.CompareExchange(ref _awaitingSince, now, 0);
+            _askedOnStream = true;
             _request.ID = lease.Id;
-            await call.WriteAsync(_request, _stop.Token).ConfigureAwait(false);
-            lease.OnSent(now, s_resendAfter);
+            await call.WriteAsync(_request, writeTimeout.Token).ConfigureAwait(false);
         }
     }
 
@@ -122,6 +137,7 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
         while (await call.MoveNextAsync(_stop.Token).ConfigureAwait(false))
         {
             onAnswer();
+            Volatile.Write(ref _awaitingSince, 0);
             var response = call.Current;
             if (!_leases.TryGetValue(response.ID, out var lease)) continue;
             if (response.TTL <= 0)
@@ -137,34 +153,66 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
         }
     }
 
+    /// <summary>Marks overdue leases lost on its own timer, so a write or connect that hangs never delays <see cref="Lease.Lost"/>.</summary>
+    private async Task ExpireLoopAsync()
+    {
+        using var timer = new PeriodicTimer(s_tick);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false)) ExpireOverdue();
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
     private void ExpireOverdue()
     {
         long now = Stopwatch.GetTimestamp();
-        foreach (var lease in _leases.Values)
+        foreach (var pair in _leases)
         {
+            var lease = pair.Value;
             if (!lease.IsPastDeadline(now)) continue;
-            _leases.TryRemove(new(lease.Id, lease));
+            _leases.TryRemove(pair);
             lease.MarkLost(new EtcdLeaseLostException(
                 $"Lease {lease.Id:x} could not be renewed before its TTL of {lease.Ttl.TotalSeconds:0} s ran out; it may have expired on the server.", lease.Id));
         }
     }
 
-    public async ValueTask DisposeAsync()
+    private static async Task ObserveAsync(Task task)
     {
-        if (_stop.IsCancellationRequested) return;
-        _stop.Cancel();
-        if (_loop is not null)
+        try
         {
-            try
-            {
-                await _loop.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            await task.ConfigureAwait(false);
         }
-        foreach (var lease in _leases.Values)
-            lease.MarkLost(new ObjectDisposedException(nameof(EtcdClient), $"The client keeping lease {lease.Id:x} alive was disposed."));
-        _leases.Clear();
+        catch (Exception)
+        {
+            // The stream's failure, already handled by reopening it.
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        lock (_gate) _disposing ??= DisposeCoreAsync();
+        return new ValueTask(_disposing);
+    }
+
+    private async Task DisposeCoreAsync()
+    {
+        _stop.Cancel();
+        try
+        {
+            if (_loops is not null) await _loops.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The loops end on cancellation; nothing they could throw may stop the leases below from being marked lost.
+        }
+        finally
+        {
+            foreach (var pair in _leases)
+                pair.Value.MarkLost(new ObjectDisposedException(nameof(EtcdClient), $"The client keeping lease {pair.Key:x} alive was disposed."));
+            _leases.Clear();
+        }
     }
 }

@@ -39,6 +39,35 @@ public sealed class LeaseClusterTests
         Assert.All(keys.Kvs, kv => Assert.Contains(leases, lease => lease.Id == kv.Lease));
     }
 
+    [Fact]
+    public async Task Leases_survive_a_frozen_member_the_client_talks_to()
+    {
+        // SIGSTOP keeps the TCP connection open but silent: only the client's stall detection can notice it.
+        await using var cluster = await EtcdCluster.StartAsync();
+        await using var client = new EtcdClient(new EtcdClientOptions { Endpoints = cluster.ClientUrls.Split(','), RequestTimeout = TimeSpan.FromSeconds(2) });
+        var leases = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => client.Leases.CreateAsync(TimeSpan.FromSeconds(6))));
+        var frozen = cluster.Members.Single(m => new Uri(m.ClientUrl) == client.CurrentEndpoint);
+
+        await SignalAsync(frozen.Pid, "STOP");
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(10)); // well past the TTL
+            Assert.All(leases, lease => Assert.False(lease.IsLost, $"{lease} lost: {lease.LostReason}"));
+            Assert.NotEqual(new Uri(frozen.ClientUrl), client.CurrentEndpoint);
+        }
+        finally
+        {
+            await SignalAsync(frozen.Pid, "CONT");
+        }
+    }
+
+    private static async Task SignalAsync(int pid, string signal)
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
     private static async Task<GetResponse> ReadWithRetryAsync(EtcdClient client)
     {
         // The client has no read retries yet (cluster issue): a read may hit a member that just lost its leader.

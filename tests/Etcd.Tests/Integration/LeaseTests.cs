@@ -165,7 +165,14 @@ public sealed class LeaseTests(EtcdFixture etcd) : ClientTestBase(etcd), IClassF
         Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(4));
         var reason = Assert.IsType<EtcdLeaseLostException>(lease.LostReason);
         Assert.Equal(lease.Id, reason.LeaseId);
+        Assert.Equal(0, client.Leases.KeptAliveCount); // a lost lease is no longer renewed
+
+        // After the restart the client works again and keeps new leases; the lost one stays lost.
         await server.RestartAsync();
+        await using var fresh = await client.Leases.CreateAsync(TimeSpan.FromSeconds(3));
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        Assert.False(fresh.IsLost, $"lost: {fresh.LostReason}");
+        Assert.True(lease.IsLost);
     }
 
     [Fact]
@@ -178,6 +185,14 @@ public sealed class LeaseTests(EtcdFixture etcd) : ClientTestBase(etcd), IClassF
 
         await registration.DisposeAsync();
         Assert.Equal(0, (await Client.GetAsync(KeySet.Prefix(P + "services/"), new GetOptions { CountOnly = true })).Count);
+    }
+
+    [Fact]
+    public async Task Keeping_the_same_lease_alive_twice_is_rejected_before_sending()
+    {
+        await using var lease = await Client.Leases.CreateAsync(TimeSpan.FromSeconds(10));
+        var error = Assert.Throws<ArgumentException>(() => { _ = Client.Leases.KeepAliveAsync(lease.Id); });
+        Assert.Equal("id", error.ParamName);
     }
 
     [Fact]
@@ -200,7 +215,7 @@ public sealed class LeaseTests(EtcdFixture etcd) : ClientTestBase(etcd), IClassF
         var own = new EtcdClient(Etcd.ClientUrl);
         var lease = await own.Leases.CreateAsync(TimeSpan.FromSeconds(30));
         await own.DisposeAsync();
-        Assert.True(lease.Lost.WaitHandle.WaitOne(TimeSpan.FromSeconds(5)));
+        Assert.True(lease.IsLost);
         Assert.IsType<ObjectDisposedException>(lease.LostReason);
         await Assert.ThrowsAsync<ObjectDisposedException>(() => own.Leases.GrantAsync(TimeSpan.FromSeconds(5)));
         await Client.Leases.RevokeAsync(lease.Id); // the lease itself still exists on the server until its TTL
