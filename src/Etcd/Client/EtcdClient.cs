@@ -83,6 +83,9 @@ public sealed class EtcdClient : IEtcdKv, IAsyncDisposable, IDisposable
     public IAsyncEnumerable<KeyValue> ScanAsync(KeySet keys, ScanOptions? options = null, CancellationToken cancellationToken = default)
         => _kv.ScanAsync(keys, options, cancellationToken);
 
+    /// <summary>A view confined to the keys under <paramref name="prefix"/> (added to every key sent, stripped from every key returned); see <see cref="EtcdNamespace"/>.</summary>
+    public EtcdNamespace WithNamespace(EtcdBytes prefix) => new(this, prefix);
+
     /// <summary>
     /// Discards the history of every key before <paramref name="revision"/> (reads and watches below it then fail with
     /// <see cref="EtcdCompactedException"/>). With <paramref name="physical"/> the call returns only once the space is reclaimed.
@@ -109,9 +112,15 @@ public sealed class EtcdClient : IEtcdKv, IAsyncDisposable, IDisposable
     /// </summary>
     public async ValueTask DisposeAsync()
     {
-        await Leases.KeepAlives.DisposeAsync().ConfigureAwait(false);
-        await Watch.Manager.DisposeAsync().ConfigureAwait(false);
-        _invoker.Dispose();
+        try
+        {
+            await Leases.KeepAlives.DisposeAsync().ConfigureAwait(false);
+            await Watch.Manager.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _invoker.Dispose();
+        }
     }
 
     private static string[] SplitEndpoints(string endpoints)

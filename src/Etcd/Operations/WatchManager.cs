@@ -27,7 +27,7 @@ internal sealed class WatchManager : IAsyncDisposable
     private ConcurrentQueue<Watcher> _pendingCreates = new();
     private long _nextServerId;
     private Task? _loop;
-    private int _started;
+    private Task? _disposing;
 
     public WatchManager(EtcdCallInvoker invoker) => _invoker = invoker;
 
@@ -35,11 +35,18 @@ internal sealed class WatchManager : IAsyncDisposable
 
     public Watcher Add(KeySet keys, WatchOptions options)
     {
-        if (_stop.IsCancellationRequested) throw new ObjectDisposedException(nameof(EtcdClient));
         var watcher = new Watcher(this, keys, options);
-        _watchers.TryAdd(watcher, 0);
-        if (Interlocked.Exchange(ref _started, 1) == 0) _loop = Task.Run(RunAsync);
-        else SendCreate(watcher);
+        lock (_streamLock)
+        {
+            if (_disposing is not null) throw new ObjectDisposedException(nameof(EtcdClient));
+            _watchers.TryAdd(watcher, 0);
+            if (_loop is null)
+            {
+                _loop = Task.Run(RunAsync); // creates every watch, this one included, on the stream it opens
+                return watcher;
+            }
+        }
+        SendCreate(watcher);
         return watcher;
     }
 
@@ -132,9 +139,10 @@ internal sealed class WatchManager : IAsyncDisposable
             {
                 break;
             }
-            catch (Exception error) when (error is GrpcCallException or ObjectDisposedException or IOException or OperationCanceledException or InvalidOperationException)
+            catch (Exception)
             {
-                // The stream broke (member stopped, connection reset): reopen below and resume every watch.
+                // Whatever broke the stream (member stopped, connection reset, etcd restarted), the cure is the same:
+                // reopen it and resume every watch. Nothing may end this loop but disposal, or watches would go silent.
             }
             finally
             {
@@ -168,8 +176,9 @@ internal sealed class WatchManager : IAsyncDisposable
         {
             await task.ConfigureAwait(false);
         }
-        catch (Exception error) when (error is GrpcCallException or ObjectDisposedException or IOException or OperationCanceledException or InvalidOperationException)
+        catch (Exception)
         {
+            // The stream's failure, already handled by reopening it.
         }
     }
 
@@ -272,22 +281,28 @@ internal sealed class WatchManager : IAsyncDisposable
         watcher.End(error);
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        if (_stop.IsCancellationRequested) return;
+        lock (_streamLock) _disposing ??= DisposeCoreAsync();
+        return new ValueTask(_disposing);
+    }
+
+    private async Task DisposeCoreAsync()
+    {
         _stop.Cancel();
-        if (_loop is not null)
+        try
         {
-            try
-            {
-                await _loop.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            if (_loop is not null) await _loop.ConfigureAwait(false);
         }
-        foreach (var watcher in _watchers.Keys)
-            watcher.End(new ObjectDisposedException(nameof(EtcdClient), "The client was disposed; its watches ended."));
-        _watchers.Clear();
+        catch (Exception)
+        {
+            // The loop ends on cancellation; nothing it could throw may keep the watches below from ending.
+        }
+        finally
+        {
+            foreach (var watcher in _watchers.Keys)
+                watcher.End(new ObjectDisposedException(nameof(EtcdClient), "The client was disposed; its watches ended."));
+            _watchers.Clear();
+        }
     }
 }
