@@ -44,6 +44,23 @@ internal sealed class Watcher
 
     public ChannelReader<WatchResponse> Reader => _buffer.Reader;
 
+    /// <summary>
+    /// Waits for a response; throws the exception the watch ended with. (A channel completed while a reader waits hands
+    /// that reader a ChannelClosedException wrapping it; the consumer must see the watch's own exception.)
+    /// </summary>
+    public async ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _buffer.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException closed) when (closed.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(closed.InnerException);
+            throw;
+        }
+    }
+
     /// <summary>Completes when the server first confirmed the watch (its starting revision is then fixed).</summary>
     public TaskCompletionSource Created { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

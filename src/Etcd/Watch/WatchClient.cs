@@ -47,7 +47,7 @@ public sealed class WatchClient : IEtcdWatch
         try
         {
             var reader = watcher.Reader;
-            while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            while (await watcher.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 while (reader.TryRead(out var response))
                 {

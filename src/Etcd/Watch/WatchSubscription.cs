@@ -59,7 +59,7 @@ public sealed class WatchSubscription : IAsyncDisposable
         try
         {
             var reader = _watcher.Reader;
-            while (await reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
+            while (await _watcher.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
             {
                 while (reader.TryRead(out var response))
                 {
