@@ -1,5 +1,6 @@
 // Walks through the snippets of txaioetcd's project page with Etcd for .NET:
-// status, set 10 keys, get, range, prefix, delete with previous, a transaction that succeeds and one that fails.
+// status, set 10 keys, get, range, prefix, delete with previous, a transaction that succeeds and one that fails,
+// a watch with a callback, and a lease with a key attached.
 using Etcd;
 
 var endpoint = args.Length > 0 ? args[0] : "http://127.0.0.1:2379";
@@ -44,6 +45,26 @@ await RunTransactionAsync();
 
 Section("The same transaction again: it fails, and the failure carries the else-branch responses");
 await RunTransactionAsync();
+
+Section("Watch keys with a callback (from now), then cancel the watch");
+var changes = new List<string>();
+await using (var watch = etcd.Watch.Watch(KeySet.Prefix("mykey"), e => { lock (changes) changes.Add($"{e.Type} {e.Kv.Key} = {e.Kv.Value} (revision {e.Revision})"); }))
+{
+    await watch.Started;
+    await etcd.PutAsync("mykey5", "watched");
+    await etcd.DeleteAsync("mykey5");
+    while (watch.SeenRevision < (await etcd.GetAsync("mykey5")).Header.Revision) await Task.Delay(10);
+}
+lock (changes) foreach (var change in changes) Console.WriteLine($"on_change: {change}");
+
+Section("Leases: a key that lives as long as its lease");
+await using (var lease = await etcd.Leases.CreateAsync(TimeSpan.FromSeconds(10)))
+{
+    await etcd.PutAsync("mykey-leased", "temporary", new PutOptions { Lease = lease.Id });
+    var ttl = await etcd.Leases.TimeToLiveAsync(lease.Id, includeKeys: true);
+    Console.WriteLine($"lease {lease.Id:x}: TTL {ttl.Ttl.TotalSeconds:0} s of {ttl.GrantedTtl.TotalSeconds:0} s, keys: {string.Join(", ", ttl.Keys)}; kept alive in the background");
+}
+Console.WriteLine($"after revoking the lease, mykey-leased is {((await etcd.GetValueAsync("mykey-leased")) is null ? "gone" : "still there")}");
 
 await etcd.DeleteAsync(KeySet.Prefix("mykey"));
 Console.WriteLine();
