@@ -28,6 +28,7 @@ internal sealed class WatchManager : IAsyncDisposable
     private long _nextServerId;
     private Task? _loop;
     private Task? _disposing;
+    private bool _progressRequested; // guarded by _streamLock
 
     public WatchManager(EtcdCallInvoker invoker) => _invoker = invoker;
 
@@ -55,9 +56,12 @@ internal sealed class WatchManager : IAsyncDisposable
     {
         watcher.End(null);
         _watchers.TryRemove(watcher, out _);
-        long serverId = watcher.ServerId;
-        if (serverId != 0 && _byServerId.TryRemove(serverId, out _))
-            Send(new Pb.WatchRequest { CancelRequest = new Pb.WatchCancelRequest { WatchId = serverId } });
+        lock (_streamLock)
+        {
+            long serverId = watcher.ServerId;
+            if (serverId != 0 && _byServerId.TryRemove(serverId, out _))
+                _outbound.Writer.TryWrite(new Pb.WatchRequest { CancelRequest = new Pb.WatchCancelRequest { WatchId = serverId } });
+        }
     }
 
     /// <summary>Re-creates a paused watch from its resume revision.</summary>
@@ -75,7 +79,12 @@ internal sealed class WatchManager : IAsyncDisposable
     {
         cancellationToken.ThrowIfCancellationRequested();
         if (_stop.IsCancellationRequested) throw new ObjectDisposedException(nameof(EtcdClient));
-        Send(new Pb.WatchRequest { ProgressRequest = new Pb.WatchProgressRequest() });
+        lock (_streamLock)
+        {
+            // Remembered until answered: a request queued for a stream that is being replaced is sent again on the new one.
+            _progressRequested = true;
+            _outbound.Writer.TryWrite(new Pb.WatchRequest { ProgressRequest = new Pb.WatchProgressRequest() });
+        }
         return Task.CompletedTask;
     }
 
@@ -120,6 +129,10 @@ internal sealed class WatchManager : IAsyncDisposable
                 // A watch added since the swap above was already created on this stream.
                 if (!watcher.Paused) SendCreate(watcher, unlessCreated: true);
             }
+            lock (_streamLock)
+            {
+                if (_progressRequested) outbound.Writer.TryWrite(new Pb.WatchRequest { ProgressRequest = new Pb.WatchProgressRequest() });
+            }
 
             GrpcDuplexCall<Pb.WatchRequest, Pb.WatchResponse>? call = null;
             Task? sending = null;
@@ -138,6 +151,11 @@ internal sealed class WatchManager : IAsyncDisposable
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
                 break;
+            }
+            catch (GrpcCallException error) when (error.ReceiveLimitExceeded)
+            {
+                // The same response would come back after every reconnect: end the watch it belongs to, typed.
+                EndOversized(error);
             }
             catch (Exception)
             {
@@ -204,10 +222,12 @@ internal sealed class WatchManager : IAsyncDisposable
         {
             // The answer to RequestProgress, for every watch. etcd 3.4.23 does not order it with events, so it is passed
             // on as a notification but does not move resume revisions (a watch's own progress notifications do).
-            var progress = new WatchResponse(ProtoMapping.ToHeader(response.Header), [], IsProgressNotify: true);
+            lock (_streamLock) _progressRequested = false;
+            var header = ProtoMapping.ToHeader(response.Header);
             foreach (var watcher in _watchers.Keys)
             {
-                if (!watcher.Paused) watcher.TryDeliver(progress);
+                // What is known for this watch: every event before its resume revision is buffered ahead of this response.
+                if (!watcher.Paused) watcher.TryDeliver(new WatchResponse(header, [], IsProgressNotify: true, Math.Max(0, watcher.NextRevision - 1)));
             }
             return;
         }
@@ -250,7 +270,7 @@ internal sealed class WatchManager : IAsyncDisposable
         bool progressOnly = events.Count == 0;
         if (!progressOnly && mapped.Count == 0) return;
 
-        var delivered = new WatchResponse(header, mapped, progressOnly);
+        var delivered = new WatchResponse(header, mapped, progressOnly, progressOnly ? header.Revision : mapped[^1].Revision);
         if (watcher.TryDeliver(delivered))
         {
             watcher.NextRevision = progressOnly
@@ -260,11 +280,48 @@ internal sealed class WatchManager : IAsyncDisposable
         }
         if (watcher.Ended) return;
         // Buffer full: pause on the server; the consumer resumes it from NextRevision (nothing after it was buffered).
-        lock (watcher) watcher.Paused = true;
-        long serverId = watcher.ServerId;
-        if (_byServerId.TryRemove(serverId, out _))
-            Send(new Pb.WatchRequest { CancelRequest = new Pb.WatchCancelRequest { WatchId = serverId } });
+        lock (watcher)
+        {
+            lock (_streamLock)
+            {
+                watcher.Paused = true;
+                long serverId = watcher.ServerId;
+                if (_byServerId.TryRemove(serverId, out _))
+                    _outbound.Writer.TryWrite(new Pb.WatchRequest { CancelRequest = new Pb.WatchCancelRequest { WatchId = serverId } });
+                watcher.ServerId = 0;
+            }
+        }
         if (watcher.Reader.Count <= watcher.Options.BufferSize / 2) Resume(watcher); // the consumer caught up meanwhile
+    }
+
+    private void EndOversized(GrpcCallException error)
+    {
+        var ended = FindWatchId(error.MessagePrefix) is long id && _byServerId.TryGetValue(id, out var owner) ? [owner] : _watchers.Keys.ToArray();
+        foreach (var watcher in ended)
+        {
+            _watchers.TryRemove(watcher, out _);
+            watcher.End(new EtcdResponseTooLargeException(
+                $"A watch response for {watcher.Keys} was larger than MaxReceiveMessageSize ({error.Detail}); the watch cannot go on past it. Raise the limit.", error));
+        }
+    }
+
+    /// <summary>The watch_id (field 2) of a WatchResponse from its first bytes; null when they do not reach it.</summary>
+    private static long? FindWatchId(byte[] prefix)
+    {
+        try
+        {
+            var input = new Google.Protobuf.CodedInputStream(prefix);
+            for (uint tag; (tag = input.ReadTag()) != 0;)
+            {
+                if (tag == 16) return input.ReadInt64(); // field 2, varint
+                input.SkipLastField();
+            }
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException)
+        {
+            // The prefix ended inside a field.
+        }
+        return null;
     }
 
     private void EndWithServerCancel(Watcher watcher, Pb.WatchResponse response)

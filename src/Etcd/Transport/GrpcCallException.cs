@@ -34,6 +34,9 @@ internal sealed class GrpcCallException : Exception
     /// <summary>True when the client itself refused a response message larger than its receive limit.</summary>
     public bool ReceiveLimitExceeded { get; init; }
 
+    /// <summary>With <see cref="ReceiveLimitExceeded"/>: the first bytes of the refused message (at most 64), so a caller can tell whose it was.</summary>
+    public byte[] MessagePrefix { get; init; } = [];
+
     private static string FormatMessage(GrpcStatusCode statusCode, string? detail) =>
         string.IsNullOrEmpty(detail)
             ? $"gRPC status {statusCode} ({(int)statusCode})."

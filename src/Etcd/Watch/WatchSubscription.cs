@@ -5,7 +5,9 @@ namespace Etcd;
 /// <summary>A running callback watch. <see cref="Completion"/> says how it ended; disposing stops it.</summary>
 public sealed class WatchSubscription : IAsyncDisposable
 {
-    private static readonly AsyncLocal<WatchSubscription?> s_inCallback = new();
+    // Which subscription's callback is running on this flow; a scope object, so tasks the callback starts (which inherit
+    // the AsyncLocal) stop counting as "inside" once the callback returned.
+    private static readonly AsyncLocal<CallbackScope?> s_inCallback = new();
     private readonly WatchManager _manager;
     private readonly Watcher _watcher;
     private readonly Func<WatchEvent, CancellationToken, ValueTask> _onEvent;
@@ -43,7 +45,7 @@ public sealed class WatchSubscription : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Cancel();
-        if (s_inCallback.Value == this) return;
+        if (s_inCallback.Value is { Active: true } scope && scope.Owner == this) return;
         try
         {
             await Completion.ConfigureAwait(false);
@@ -52,6 +54,13 @@ public sealed class WatchSubscription : IAsyncDisposable
         {
             // How it ended is in Completion; disposing does not rethrow it.
         }
+    }
+
+    private sealed class CallbackScope(WatchSubscription owner)
+    {
+        public WatchSubscription Owner { get; } = owner;
+
+        public bool Active { get; set; } = true;
     }
 
     private async Task RunAsync()
@@ -67,17 +76,19 @@ public sealed class WatchSubscription : IAsyncDisposable
                     foreach (var e in response.Events)
                     {
                         _stop.Token.ThrowIfCancellationRequested();
-                        s_inCallback.Value = this;
+                        var scope = new CallbackScope(this);
+                        s_inCallback.Value = scope;
                         try
                         {
                             await _onEvent(e, _stop.Token).ConfigureAwait(false);
                         }
                         finally
                         {
+                            scope.Active = false;
                             s_inCallback.Value = null;
                         }
                     }
-                    Volatile.Write(ref _seenRevision, response.SeenRevision);
+                    if (response.SeenRevision > _seenRevision) Volatile.Write(ref _seenRevision, response.SeenRevision);
                 }
             }
         }

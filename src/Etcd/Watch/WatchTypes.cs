@@ -26,11 +26,11 @@ public sealed record WatchEvent(WatchEventType Type, KeyValue Kv, KeyValue? Prev
 /// <param name="Header">The response header.</param>
 /// <param name="Events">The events, in revision order (empty for a progress notification).</param>
 /// <param name="IsProgressNotify">True when this only reports progress.</param>
-public sealed record WatchResponse(ResponseHeader Header, IReadOnlyList<WatchEvent> Events, bool IsProgressNotify) : EtcdResponse(Header)
-{
-    /// <summary>Every change up to this revision has been delivered to the watcher.</summary>
-    public long SeenRevision => Events.Count > 0 ? Events[^1].Revision : Header.Revision;
-}
+/// <param name="SeenRevision">Every change up to this revision has been delivered to the watcher with this response.
+/// For the answer to <see cref="WatchClient.RequestProgressAsync"/> it is the last revision the watch had buffered, not
+/// the header's revision: etcd 3.4 does not order that answer with the watch's events.</param>
+public sealed record WatchResponse(ResponseHeader Header, IReadOnlyList<WatchEvent> Events, bool IsProgressNotify, long SeenRevision)
+    : EtcdResponse(Header);
 
 /// <summary>Options of a watch.</summary>
 public sealed record WatchOptions

@@ -290,10 +290,10 @@ public class NamespaceKeyTests
         Assert.Equal("1", e.PrevKv.Value.ToStringUtf8());
         Assert.Null(NamespaceKeys.Strip("ns/", new WatchEvent(WatchEventType.Delete, Kv("ns/b", ""), null)).PrevKv);
 
-        var response = NamespaceKeys.Strip("ns/", new WatchResponse(s_header, [new WatchEvent(WatchEventType.Put, Kv("ns/x"), null), new WatchEvent(WatchEventType.Delete, Kv("ns/y"), Kv("ns/y"))], false));
+        var response = NamespaceKeys.Strip("ns/", new WatchResponse(s_header, [new WatchEvent(WatchEventType.Put, Kv("ns/x"), null), new WatchEvent(WatchEventType.Delete, Kv("ns/y"), Kv("ns/y"))], false, 0));
         Assert.Equal(["x", "y"], response.Events.Select(ev => ev.Kv.Key.ToStringUtf8()));
         Assert.Equal("y", response.Events[1].PrevKv!.Key.ToStringUtf8());
-        var progress = new WatchResponse(s_header, [], true);
+        var progress = new WatchResponse(s_header, [], true, 0);
         Assert.Same(progress, NamespaceKeys.Strip("ns/", progress));
     }
 
