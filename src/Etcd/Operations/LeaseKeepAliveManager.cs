@@ -59,7 +59,7 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
         var backoff = s_minBackoff;
         while (!_stop.IsCancellationRequested)
         {
-            bool answered = false;
+            bool answered = false, stalled = false;
             _askedOnStream = false;
             var endpoint = _invoker.CurrentEndpoint;
             GrpcDuplexCall<Pb.LeaseKeepAliveRequest, Pb.LeaseKeepAliveResponse>? call = null;
@@ -73,7 +73,12 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
                 using var timer = new PeriodicTimer(s_tick);
                 do
                 {
-                    if (receiving.IsCompleted || IsStalled()) break;
+                    if (receiving.IsCompleted) break;
+                    if (IsStalled())
+                    {
+                        stalled = true;
+                        break;
+                    }
                     await SendDueAsync(call).ConfigureAwait(false);
                 }
                 while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false));
@@ -93,8 +98,9 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
                 if (receiving is not null) await ObserveAsync(receiving).ConfigureAwait(false);
             }
 
-            // A stream that answered nothing it was asked points at a dead or frozen member: try the next endpoint.
-            if (_askedOnStream && !answered) _invoker.MoveToNextEndpoint(endpoint);
+            // A stream that stopped answering, or answered nothing it was asked, points at a dead or frozen member (whose
+            // connection may still look open): try the next endpoint.
+            if (stalled || (_askedOnStream && !answered)) _invoker.MoveToNextEndpoint(endpoint);
             backoff = answered ? s_minBackoff : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, s_maxBackoff.Ticks));
             try
             {

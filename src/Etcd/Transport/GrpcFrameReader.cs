@@ -67,11 +67,10 @@ internal sealed class GrpcFrameReader : IDisposable
 
         if (length > (uint)_maxMessageSize)
         {
-            // The call is lost anyway; its first bytes let a stream's owner tell which of its streams' messages it was.
-            int prefixLength = (int)Math.Min(length, 64);
-            byte[] prefix = [];
-            if (await FillAsync(GrpcFraming.HeaderSize + prefixLength, cancellationToken).ConfigureAwait(false))
-                prefix = _buffer.AsSpan(_start + GrpcFraming.HeaderSize, prefixLength).ToArray();
+            // Not read any further; but the first bytes already buffered (reads take what the stream offers) let a stream's
+            // owner tell whose message it was.
+            int prefixLength = (int)Math.Min(Math.Min(length, 64), _end - _start - GrpcFraming.HeaderSize);
+            byte[] prefix = _buffer.AsSpan(_start + GrpcFraming.HeaderSize, prefixLength).ToArray();
             throw new GrpcCallException(
                 GrpcStatusCode.ResourceExhausted,
                 $"Received a message of {length} bytes, larger than the maximum receive size of {_maxMessageSize} bytes.")
