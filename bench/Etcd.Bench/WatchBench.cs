@@ -52,8 +52,13 @@ internal static class WatchBench
             }
         })));
         long totalWritten = written.Sum();
-        var drainUntil = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (Interlocked.Read(ref received) < totalWritten && DateTime.UtcNow < drainUntil) await Task.Delay(10);
+        // Wait for the backlog: as long as events keep coming (a missing event shows as no progress for 10 s).
+        var lastProgress = DateTime.UtcNow;
+        for (long seen = Interlocked.Read(ref received); seen < totalWritten && DateTime.UtcNow - lastProgress < TimeSpan.FromSeconds(10); seen = Interlocked.Read(ref received))
+        {
+            await Task.Delay(50);
+            if (Interlocked.Read(ref received) > seen) lastProgress = DateTime.UtcNow;
+        }
         var elapsed = clock.Elapsed;
         process.Refresh();
         var cpu = process.TotalProcessorTime - cpuBefore;
