@@ -188,6 +188,22 @@ public sealed class LeaseTests(EtcdFixture etcd) : ClientTestBase(etcd), IClassF
     }
 
     [Fact]
+    public async Task Revoke_on_a_kept_alive_lease_deletes_its_keys_and_marks_it_lost()
+    {
+        var lease = await Client.Leases.CreateAsync(TimeSpan.FromSeconds(30));
+        await Client.PutAsync(P + "revoked", "x", new PutOptions { Lease = lease.Id });
+
+        await lease.RevokeAsync();
+
+        Assert.True(lease.IsLost);
+        Assert.IsType<ObjectDisposedException>(lease.LostReason);
+        Assert.Null(await Client.GetValueAsync(P + "revoked"));
+        Assert.Equal(0, Client.Leases.KeptAliveCount);
+        await lease.RevokeAsync(); // already gone on the server: not an error
+        await Assert.ThrowsAsync<EtcdLeaseNotFoundException>(() => Client.Leases.TimeToLiveAsync(lease.Id));
+    }
+
+    [Fact]
     public async Task Keeping_the_same_lease_alive_twice_is_rejected_before_sending()
     {
         await using var lease = await Client.Leases.CreateAsync(TimeSpan.FromSeconds(10));
