@@ -96,7 +96,7 @@ internal sealed class Watcher
         if (Interlocked.Exchange(ref _ended, 1) != 0) return false;
         _buffer.Writer.TryComplete(error);
         if (error is null) Created.TrySetCanceled();
-        else Created.TrySetException(error);
+        else if (Created.TrySetException(error)) _ = Created.Task.Exception; // observed: nobody has to await Started
         return true;
     }
 }
