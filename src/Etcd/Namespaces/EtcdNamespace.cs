@@ -105,39 +105,27 @@ public sealed class EtcdNamespace : IEtcdKv, IEtcdWatch
     public IAsyncEnumerable<KeyValue> ScanAsync(KeySet keys, ScanOptions? options = null, CancellationToken cancellationToken = default)
     {
         keys.Validate(nameof(keys));
-        return StripAllAsync(Client.ScanAsync(NamespaceKeys.ToPhysical(_prefix, keys), options, cancellationToken), cancellationToken);
+        return StripAllAsync(Client.ScanAsync(NamespaceKeys.ToPhysical(_prefix, keys), options, cancellationToken), kv => NamespaceKeys.Strip(_prefix, kv), cancellationToken);
     }
 
-    private async IAsyncEnumerable<KeyValue> StripAllAsync(IAsyncEnumerable<KeyValue> source, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<T> StripAllAsync<T>(IAsyncEnumerable<T> source, Func<T, T> strip, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var kv in source.WithCancellation(cancellationToken).ConfigureAwait(false))
-            yield return NamespaceKeys.Strip(_prefix, kv);
+        await foreach (var item in source.WithCancellation(cancellationToken).ConfigureAwait(false))
+            yield return strip(item);
     }
 
     /// <inheritdoc />
     public IAsyncEnumerable<WatchEvent> WatchAsync(KeySet keys, WatchOptions? options = null, CancellationToken cancellationToken = default)
     {
         keys.Validate(nameof(keys));
-        return StripAllAsync(Client.Watch.WatchAsync(NamespaceKeys.ToPhysical(_prefix, keys), options, cancellationToken), cancellationToken);
-    }
-
-    private async IAsyncEnumerable<WatchEvent> StripAllAsync(IAsyncEnumerable<WatchEvent> source, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        await foreach (var e in source.WithCancellation(cancellationToken).ConfigureAwait(false))
-            yield return NamespaceKeys.Strip(_prefix, e);
+        return StripAllAsync(Client.Watch.WatchAsync(NamespaceKeys.ToPhysical(_prefix, keys), options, cancellationToken), e => NamespaceKeys.Strip(_prefix, e), cancellationToken);
     }
 
     /// <inheritdoc />
     public IAsyncEnumerable<WatchResponse> WatchResponsesAsync(KeySet keys, WatchOptions? options = null, CancellationToken cancellationToken = default)
     {
         keys.Validate(nameof(keys));
-        return StripAllAsync(Client.Watch.WatchResponsesAsync(NamespaceKeys.ToPhysical(_prefix, keys), options, cancellationToken), cancellationToken);
-    }
-
-    private async IAsyncEnumerable<WatchResponse> StripAllAsync(IAsyncEnumerable<WatchResponse> source, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        await foreach (var response in source.WithCancellation(cancellationToken).ConfigureAwait(false))
-            yield return NamespaceKeys.Strip(_prefix, response);
+        return StripAllAsync(Client.Watch.WatchResponsesAsync(NamespaceKeys.ToPhysical(_prefix, keys), options, cancellationToken), r => NamespaceKeys.Strip(_prefix, r), cancellationToken);
     }
 
     /// <inheritdoc />

@@ -21,8 +21,6 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
 {
     private static readonly TimeSpan s_tick = TimeSpan.FromMilliseconds(200);
     private static readonly long s_stallTimeout = 2 * Stopwatch.Frequency;
-    private static readonly TimeSpan s_minBackoff = TimeSpan.FromMilliseconds(50);
-    private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(1);
 
     private readonly EtcdCallInvoker _invoker;
     private readonly ConcurrentDictionary<long, Lease> _leases = new();
@@ -56,7 +54,7 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
 
     private async Task RunStreamsAsync()
     {
-        var backoff = s_minBackoff;
+        var backoff = new StreamBackoff(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(1));
         while (!_stop.IsCancellationRequested)
         {
             bool answered = false, stalled = false;
@@ -95,21 +93,13 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
             finally
             {
                 if (call is not null) await call.DisposeAsync().ConfigureAwait(false);
-                if (receiving is not null) await ObserveAsync(receiving).ConfigureAwait(false);
+                if (receiving is not null) await StreamBackoff.ObserveAsync(receiving).ConfigureAwait(false);
             }
 
             // A stream that stopped answering, or answered nothing it was asked, points at a dead or frozen member (whose
             // connection may still look open): try the next endpoint.
             if (stalled || (_askedOnStream && !answered)) _invoker.MoveToNextEndpoint(endpoint);
-            backoff = answered ? s_minBackoff : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, s_maxBackoff.Ticks));
-            try
-            {
-                await Task.Delay(backoff + TimeSpan.FromMilliseconds(Random.Shared.Next(0, 50)), _stop.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
+            if (!await backoff.WaitAsync(progressed: answered, _stop.Token).ConfigureAwait(false)) break;
         }
     }
 
@@ -182,18 +172,6 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
             _leases.TryRemove(pair);
             lease.MarkLost(new EtcdLeaseLostException(
                 $"Lease {lease.Id:x} could not be renewed before its TTL of {lease.Ttl.TotalSeconds:0} s ran out; it may have expired on the server.", lease.Id));
-        }
-    }
-
-    private static async Task ObserveAsync(Task task)
-    {
-        try
-        {
-            await task.ConfigureAwait(false);
-        }
-        catch (Exception)
-        {
-            // The stream's failure, already handled by reopening it.
         }
     }
 

@@ -15,8 +15,6 @@ namespace Etcd.Operations;
 /// </summary>
 internal sealed class WatchManager : IAsyncDisposable
 {
-    private static readonly TimeSpan s_minBackoff = TimeSpan.FromMilliseconds(50);
-    private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(2);
 
     private readonly EtcdCallInvoker _invoker;
     private readonly ConcurrentDictionary<Watcher, byte> _watchers = new();
@@ -110,7 +108,7 @@ internal sealed class WatchManager : IAsyncDisposable
 
     private async Task RunAsync()
     {
-        var backoff = s_minBackoff;
+        var backoff = new StreamBackoff(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(2));
         while (!_stop.IsCancellationRequested)
         {
             bool received = false;
@@ -144,7 +142,6 @@ internal sealed class WatchManager : IAsyncDisposable
                 while (await call.MoveNextAsync(_stop.Token).ConfigureAwait(false))
                 {
                     received = true;
-                    backoff = s_minBackoff;
                     Dispatch(call.Current, fragments);
                 }
             }
@@ -166,19 +163,11 @@ internal sealed class WatchManager : IAsyncDisposable
             {
                 outbound.Writer.TryComplete();
                 if (call is not null) await call.DisposeAsync().ConfigureAwait(false);
-                if (sending is not null) await ObserveAsync(sending).ConfigureAwait(false);
+                if (sending is not null) await StreamBackoff.ObserveAsync(sending).ConfigureAwait(false);
             }
 
             if (!received) _invoker.MoveToNextEndpoint(endpoint);
-            backoff = received ? s_minBackoff : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, s_maxBackoff.Ticks));
-            try
-            {
-                await Task.Delay(backoff + TimeSpan.FromMilliseconds(Random.Shared.Next(0, 50)), _stop.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
+            if (!await backoff.WaitAsync(progressed: received, _stop.Token).ConfigureAwait(false)) break;
         }
     }
 
@@ -186,18 +175,6 @@ internal sealed class WatchManager : IAsyncDisposable
     {
         await foreach (var request in requests.ReadAllAsync(_stop.Token).ConfigureAwait(false))
             await call.WriteAsync(request, _stop.Token).ConfigureAwait(false);
-    }
-
-    private static async Task ObserveAsync(Task task)
-    {
-        try
-        {
-            await task.ConfigureAwait(false);
-        }
-        catch (Exception)
-        {
-            // The stream's failure, already handled by reopening it.
-        }
     }
 
     private void Dispatch(Pb.WatchResponse response, Dictionary<long, List<Mvcc.Event>> fragments)
