@@ -11,7 +11,7 @@ namespace Etcd;
 /// await client.PutAsync("greeting", "hello");
 /// var value = await client.GetValueAsync("greeting");
 /// </code></example>
-public sealed class EtcdClient : IEtcdKv, IAsyncDisposable, IDisposable
+public sealed class EtcdClient : IEtcdKeyspace, IAsyncDisposable, IDisposable
 {
     private readonly EtcdCallInvoker _invoker;
     private readonly KvOperations _kv;
@@ -82,6 +82,20 @@ public sealed class EtcdClient : IEtcdKv, IAsyncDisposable, IDisposable
     /// <inheritdoc />
     public IAsyncEnumerable<KeyValue> ScanAsync(KeySet keys, ScanOptions? options = null, CancellationToken cancellationToken = default)
         => _kv.ScanAsync(keys, options, cancellationToken);
+
+    EtcdClient IEtcdKeyspace.Client => this;
+
+    IAsyncEnumerable<WatchEvent> IEtcdWatch.WatchAsync(KeySet keys, WatchOptions? options, CancellationToken cancellationToken)
+        => Watch.WatchAsync(keys, options, cancellationToken);
+
+    IAsyncEnumerable<WatchResponse> IEtcdWatch.WatchResponsesAsync(KeySet keys, WatchOptions? options, CancellationToken cancellationToken)
+        => Watch.WatchResponsesAsync(keys, options, cancellationToken);
+
+    WatchSubscription IEtcdWatch.Watch(KeySet keys, Func<WatchEvent, CancellationToken, ValueTask> onEvent, WatchOptions? options)
+        => Watch.Watch(keys, onEvent, options);
+
+    WatchSubscription IEtcdWatch.Watch(KeySet keys, Action<WatchEvent> onEvent, WatchOptions? options)
+        => Watch.Watch(keys, onEvent, options);
 
     /// <summary>A view confined to the keys under <paramref name="prefix"/> (added to every key sent, stripped from every key returned); see <see cref="EtcdNamespace"/>.</summary>
     public EtcdNamespace WithNamespace(EtcdBytes prefix) => new(this, prefix);

@@ -17,14 +17,17 @@ public sealed record SessionOptions
 /// </summary>
 public sealed class Session : IAsyncDisposable
 {
-    private Session(EtcdClient client, Lease lease)
+    private Session(IEtcdKeyspace keyspace, Lease lease)
     {
-        Client = client;
+        Keyspace = keyspace;
         Lease = lease;
     }
 
+    /// <summary>The keys the session's recipes work in: the client itself, or a namespace of it.</summary>
+    public IEtcdKeyspace Keyspace { get; }
+
     /// <summary>The client the session lives on.</summary>
-    public EtcdClient Client { get; }
+    public EtcdClient Client => Keyspace.Client;
 
     /// <summary>The session's kept-alive lease.</summary>
     public Lease Lease { get; }
@@ -35,22 +38,26 @@ public sealed class Session : IAsyncDisposable
     /// <summary>Fires when the session's lease is gone (expired, revoked elsewhere, not renewed in time, or disposed).</summary>
     public CancellationToken Lost => Lease.Lost;
 
-    /// <summary>Starts a session: grants a lease (or resumes <see cref="SessionOptions.LeaseId"/>) and keeps it alive.</summary>
-    public static Task<Session> CreateAsync(EtcdClient client, SessionOptions? options = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Starts a session: grants a lease (or resumes <see cref="SessionOptions.LeaseId"/>) and keeps it alive. Recipes built
+    /// on the session work in <paramref name="keyspace"/>: pass the client, or a namespace (<see cref="EtcdClient.WithNamespace"/>).
+    /// </summary>
+    public static Task<Session> CreateAsync(IEtcdKeyspace keyspace, SessionOptions? options = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(keyspace);
         options ??= new SessionOptions();
         if (options.Ttl <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), options.Ttl, "SessionOptions.Ttl must be positive.");
         if (options.LeaseId < 0) throw new ArgumentOutOfRangeException(nameof(options), options.LeaseId, "SessionOptions.LeaseId must not be negative.");
-        return CreateCoreAsync(client, options, cancellationToken);
+        return CreateCoreAsync(keyspace, options, cancellationToken);
     }
 
-    private static async Task<Session> CreateCoreAsync(EtcdClient client, SessionOptions options, CancellationToken cancellationToken)
+    private static async Task<Session> CreateCoreAsync(IEtcdKeyspace keyspace, SessionOptions options, CancellationToken cancellationToken)
     {
+        var client = keyspace.Client;
         var lease = options.LeaseId != 0
             ? await client.Leases.KeepAliveAsync(options.LeaseId, cancellationToken).ConfigureAwait(false)
             : await client.Leases.CreateAsync(options.Ttl, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return new Session(client, lease);
+        return new Session(keyspace, lease);
     }
 
     /// <summary>Ends the session: stops renewing and revokes the lease, deleting the keys attached to it.</summary>

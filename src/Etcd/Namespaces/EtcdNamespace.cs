@@ -15,7 +15,7 @@ namespace Etcd;
 /// await app.PutAsync("config/mode", "on");                  // stored as "apps/billing/config/mode"
 /// var all = await app.GetAsync(KeySet.All);                 // keys under "apps/billing/" only, returned as "config/mode"
 /// </code></example>
-public sealed class EtcdNamespace : IEtcdKv, IEtcdWatch
+public sealed class EtcdNamespace : IEtcdKeyspace
 {
     private readonly EtcdBytes _prefix;
 

@@ -1,0 +1,71 @@
+namespace Etcd.Concurrency;
+
+/// <summary>
+/// The waits the recipes share: for one key to be deleted, and for every key of a prefix created before a revision to
+/// be deleted (the FIFO queue of locks, elections and read-write locks). Built on watches, so nothing polls.
+/// </summary>
+internal static class KeyWaits
+{
+    /// <summary>
+    /// The key a session owns under <paramref name="prefix"/>: the prefix followed by the lowercase hex lease id, no
+    /// padding (etcd's Go client and etcdctl use this layout for locks and elections, so ours interoperate).
+    /// </summary>
+    public static EtcdBytes LeaseKey(EtcdBytes prefix, long leaseId)
+    {
+        var hex = leaseId.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+        var bytes = new byte[prefix.Length + hex.Length];
+        prefix.Span.CopyTo(bytes);
+        for (var i = 0; i < hex.Length; i++) bytes[prefix.Length + i] = (byte)hex[i];
+        return bytes;
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="key"/> is deleted at or after <paramref name="fromRevision"/>. Returns the revision of
+    /// the delete. A compacted start revision is handled by reading the key again: if it is gone, the wait is over.
+    /// </summary>
+    public static async Task<long> WaitForDeleteAsync(IEtcdKeyspace keyspace, EtcdBytes key, long fromRevision, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                var options = new WatchOptions { StartRevision = fromRevision, NoPut = true };
+                await foreach (var e in keyspace.WatchAsync(key, options, cancellationToken).ConfigureAwait(false))
+                {
+                    if (e.Type == WatchEventType.Delete) return e.Revision;
+                }
+                // A watch only ends by throwing; reaching here means the view ended it, so look again.
+            }
+            catch (EtcdCompactedException)
+            {
+                // History before fromRevision is gone: read the key now and watch from the read's revision.
+            }
+            var now = await keyspace.GetAsync(key, new GetOptions { CountOnly = true }, cancellationToken).ConfigureAwait(false);
+            if (now.Count == 0) return now.Header.Revision;
+            fromRevision = now.Header.Revision + 1;
+        }
+    }
+
+    /// <summary>
+    /// Waits until no key under <paramref name="prefix"/> has a create revision at or below
+    /// <paramref name="maxCreateRevision"/>: repeatedly finds the newest such key and waits for its delete (so each
+    /// waiter watches only its predecessor, and a release wakes one waiter). Returns the header of the last read.
+    /// </summary>
+    public static async Task<ResponseHeader> WaitForOlderDeletesAsync(IEtcdKeyspace keyspace, EtcdBytes prefix, long maxCreateRevision, CancellationToken cancellationToken)
+    {
+        var options = new GetOptions
+        {
+            Limit = 1,
+            SortOrder = SortOrder.Descending,
+            SortTarget = SortTarget.CreateRevision,
+            MaxCreateRevision = maxCreateRevision,
+            KeysOnly = true,
+        };
+        while (true)
+        {
+            var newest = await keyspace.GetAsync(KeySet.Prefix(prefix), options, cancellationToken).ConfigureAwait(false);
+            if (newest.First is not { } predecessor) return newest.Header;
+            await WaitForDeleteAsync(keyspace, predecessor.Key, newest.Header.Revision + 1, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}
