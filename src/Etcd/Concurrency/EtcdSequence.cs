@@ -10,7 +10,7 @@ namespace Etcd.Concurrency;
 /// are strictly increasing in the order they were issued across all generators. With a larger block, one
 /// compare-and-swap reserves a block of ids that this generator then hands out without a round trip: ids stay unique
 /// across generators and increasing per generator, but are not ordered across generators, and ids of a block not used
-/// up are never issued. Writing a lower value into the key breaks uniqueness. A reservation whose outcome is unknown
+/// up are never issued. Writing a lower value into the key, or deleting it, breaks uniqueness. A reservation whose outcome is unknown
 /// (an error after the commit was sent) propagates and is not retried, so it may leave a gap, never a duplicate.
 /// </remarks>
 public sealed class EtcdSequence

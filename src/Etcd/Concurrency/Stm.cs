@@ -7,7 +7,8 @@ namespace Etcd.Concurrency;
 /// </summary>
 /// <remarks>
 /// <para>The function may run several times (once per attempt), so it must be free of side effects other than through
-/// the context. An exception it throws propagates unchanged and nothing is committed. After
+/// the context. An exception it throws propagates unchanged and nothing is committed (except in an attempt whose
+/// snapshot revision was compacted under it: such an attempt is void, and it is rerun whatever it threw). After
 /// <see cref="StmOptions.MaxAttempts"/> conflicting attempts <see cref="EtcdStmConflictException"/> is thrown.</para>
 /// <para>Every attempt ends in one etcd transaction, even when the function only read: for the checked levels the
 /// commit then validates that the reads were still current (a read-only transaction gets a consistent view, and a
