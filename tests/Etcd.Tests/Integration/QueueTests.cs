@@ -140,6 +140,7 @@ public sealed class QueueTests(EtcdFixture etcd, ITestOutputHelper output) : Cli
             await EtcdMetrics.GrpcServerCounterAsync(Etcd.ClientUrl, "handled", "Range") +
             await EtcdMetrics.GrpcServerCounterAsync(Etcd.ClientUrl, "handled", "Txn");
         var before = await Reads();
+        Assert.True(before > 0, "etcd's metrics show no Range/Txn calls at all: the counter names are wrong");
         await Task.Delay(1500);
         Assert.Equal(before, await Reads());
         Assert.False(consumer.IsCompleted);
