@@ -1,0 +1,242 @@
+using System.Globalization;
+
+namespace Etcd.Concurrency;
+
+/// <summary>An item a queue consumer won: the item as read, and for a claim the claim key and its create revision.</summary>
+internal sealed record TakenItem(KeyValue Item, EtcdBytes ClaimKey, long ClaimRevision);
+
+/// <summary>
+/// What <see cref="DistributedQueue"/> and <see cref="DistributedPriorityQueue"/> share: the key layout, the
+/// transactional take (exactly-once delete or at-least-once claim) and the watch-based wait. Layout under
+/// <c>name + "/"</c>: items at <c>items/&lt;suffix&gt;</c>, claims at <c>claims/&lt;the item's suffix&gt;</c>. The two
+/// queues differ only in the order candidates are read (<see cref="_prioritized"/>).
+/// </summary>
+internal sealed class QueueCore
+{
+    /// <summary>How many of the oldest items one round reads and tries (in order, in one nested transaction).</summary>
+    internal const int BatchSize = 16;
+
+    private readonly bool _prioritized;
+
+    public QueueCore(IEtcdKeyspace keyspace, EtcdBytes name, bool prioritized)
+    {
+        Keyspace = keyspace;
+        Name = name;
+        _prioritized = prioritized;
+        Root = EtcdBytes.Concat(name, "/");
+        ItemsPrefix = EtcdBytes.Concat(Root, "items/");
+        ClaimsPrefix = EtcdBytes.Concat(Root, "claims/");
+    }
+
+    public IEtcdKeyspace Keyspace { get; }
+
+    public EtcdBytes Name { get; }
+
+    /// <summary><c>name/</c>: items and claims both live below it, so one watch sees both.</summary>
+    public EtcdBytes Root { get; }
+
+    public EtcdBytes ItemsPrefix { get; }
+
+    public EtcdBytes ClaimsPrefix { get; }
+
+    /// <summary>
+    /// Puts <paramref name="value"/> at <c>items/ + bucket + unique suffix</c> if that key does not exist yet (a suffix
+    /// collision picks a new suffix instead of overwriting an item). Returns the item key.
+    /// </summary>
+    public async Task<EtcdBytes> EnqueueAsync(string bucket, EtcdBytes value, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            EtcdBytes key = EtcdBytes.Concat(ItemsPrefix, bucket + Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture));
+            var result = await Keyspace.Txn()
+                .If(Compare.CreateRevision(key).Equal(0))
+                .Then(TxnOp.Put(key, value))
+                .CommitAsync(cancellationToken).ConfigureAwait(false);
+            if (result.Succeeded) return key;
+        }
+    }
+
+    /// <summary>The number of items (claimed or not).</summary>
+    public async Task<long> CountAsync(CancellationToken cancellationToken)
+    {
+        var result = await Keyspace.GetAsync(KeySet.Prefix(ItemsPrefix), new GetOptions { CountOnly = true }, cancellationToken).ConfigureAwait(false);
+        return result.Count;
+    }
+
+    public EtcdBytes ClaimKeyOf(EtcdBytes itemKey) => EtcdBytes.Concat(ClaimsPrefix, itemKey.Memory[ItemsPrefix.Length..]);
+
+    /// <summary>
+    /// Takes the first unclaimed item in delivery order: deletes it (<paramref name="claimLease"/> 0) or claims it with a
+    /// key on that lease. With <paramref name="wait"/> it waits (by watch) while nothing is available; otherwise it
+    /// returns null then.
+    /// </summary>
+    public async Task<TakenItem?> TakeAsync(long claimLease, bool wait, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var (candidates, revision) = await ReadCandidatesAsync(cancellationToken).ConfigureAwait(false);
+            if (candidates.Count > 0)
+            {
+                var taken = await TryTakeFirstAsync(candidates, claimLease).ConfigureAwait(false);
+                if (taken is not null) return taken;
+                // Every candidate went to another consumer since the read: read again, there may be more.
+                continue;
+            }
+            if (!wait) return null;
+            await WaitForChangeAsync(revision + 1, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Claims the first unclaimed item for <paramref name="session"/>, waiting while there is none.</summary>
+    public async Task<QueueItem> ClaimAsync(Session session, CancellationToken cancellationToken)
+        => (await ClaimCoreAsync(session, wait: true, cancellationToken).ConfigureAwait(false))!;
+
+    /// <summary>Claims the first unclaimed item for <paramref name="session"/>; null when there is none.</summary>
+    public Task<QueueItem?> TryClaimAsync(Session session, CancellationToken cancellationToken)
+        => ClaimCoreAsync(session, wait: false, cancellationToken);
+
+    private async Task<QueueItem?> ClaimCoreAsync(Session session, bool wait, CancellationToken cancellationToken)
+    {
+        var taken = await TakeAsync(session.LeaseId, wait, cancellationToken).ConfigureAwait(false);
+        return taken is null ? null : new QueueItem(Keyspace, taken.Item, taken.ClaimKey, taken.ClaimRevision, session.Lost);
+    }
+
+    /// <summary>
+    /// One transaction that takes the first candidate still in place and unclaimed: candidate i is tried in the Else
+    /// branch of candidate i-1, so the server walks the batch in order and applies exactly one take (or none).
+    /// </summary>
+    /// <remarks>
+    /// Sent without the caller's token on purpose: once the delete may have reached the server, abandoning the answer
+    /// would lose an item nobody receives. The client's request timeout still bounds the call.
+    /// </remarks>
+    private async Task<TakenItem?> TryTakeFirstAsync(List<KeyValue> candidates, long claimLease)
+    {
+        Transaction? chain = null;
+        for (int i = candidates.Count - 1; i >= 0; i--)
+        {
+            var item = candidates[i];
+            var claim = ClaimKeyOf(item.Key);
+            var step = new Transaction()
+                .If(Compare.ModRevision(item.Key).Equal(item.ModRevision), Compare.CreateRevision(claim).Equal(0))
+                .Then(claimLease == 0 ? TxnOp.Delete(item.Key) : TxnOp.Put(claim, EtcdBytes.Empty, new PutOptions { Lease = claimLease }));
+            if (chain is not null) step.Else(TxnOp.Txn(chain));
+            chain = step;
+        }
+        var result = await Keyspace.TxnAsync(chain!, CancellationToken.None).ConfigureAwait(false);
+        var level = result;
+        for (int i = 0; i < candidates.Count; i++)
+        {
+            if (level.Succeeded)
+            {
+                var item = candidates[i];
+                return claimLease == 0
+                    ? new TakenItem(item, default, 0)
+                    : new TakenItem(item, ClaimKeyOf(item.Key), result.Header.Revision);
+            }
+            if (level.Responses.Count == 0) break;
+            level = level.Response<TxnResponse>(0);
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Up to <see cref="BatchSize"/> unclaimed items in delivery order, and a revision such that every change after it
+    /// may make more available (the revision of the first read; later reads are newer, so waiting from here misses nothing).
+    /// </summary>
+    private async Task<(List<KeyValue> Candidates, long Revision)> ReadCandidatesAsync(CancellationToken cancellationToken)
+    {
+        var claimsRead = TxnOp.Get(KeySet.Prefix(ClaimsPrefix), new GetOptions { KeysOnly = true });
+        if (!_prioritized)
+        {
+            // FIFO: the oldest items by create revision, and every claim, at one revision.
+            var first = await Keyspace.Txn()
+                .Then(TxnOp.Get(KeySet.Prefix(ItemsPrefix), ByCreateRevision(BatchSize)), claimsRead)
+                .CommitAsync(cancellationToken).ConfigureAwait(false);
+            var items = first.Response<GetResponse>(0);
+            var claimed = ClaimedSuffixes(first.Response<GetResponse>(1));
+            var candidates = Unclaimed(items.Kvs, claimed);
+            if (candidates.Count == 0 && items.More && claimed.Count > 0)
+            {
+                // The whole batch is claimed: among the oldest BatchSize + claims items at most "claims" are claimed.
+                var deeper = await Keyspace.GetAsync(KeySet.Prefix(ItemsPrefix), ByCreateRevision(BatchSize + claimed.Count), cancellationToken).ConfigureAwait(false);
+                candidates = Unclaimed(deeper.Kvs, claimed);
+            }
+            return (candidates, first.Header.Revision);
+        }
+
+        // Priority: the first key in key order names the lowest bucket; within a bucket, the oldest by create revision.
+        var head = await Keyspace.Txn()
+            .Then(TxnOp.Get(KeySet.Prefix(ItemsPrefix), new GetOptions { Limit = 1, KeysOnly = true }), claimsRead)
+            .CommitAsync(cancellationToken).ConfigureAwait(false);
+        var claimedInQueue = ClaimedSuffixes(head.Response<GetResponse>(1));
+        var firstKey = head.Response<GetResponse>(0).First;
+        var itemsEnd = KeySet.PrefixEnd(ItemsPrefix);
+        while (firstKey is not null)
+        {
+            var bucket = BucketOf(firstKey.Key);
+            var inBucket = await Keyspace.GetAsync(KeySet.Prefix(bucket), ByCreateRevision(BatchSize + claimedInQueue.Count), cancellationToken).ConfigureAwait(false);
+            var candidates = Unclaimed(inBucket.Kvs, claimedInQueue);
+            if (candidates.Count > 0) return (candidates, head.Header.Revision);
+            // Everything in this bucket is claimed: look at the next bucket.
+            var nextBucket = KeySet.PrefixEnd(bucket);
+            if (nextBucket.CompareTo(itemsEnd) >= 0) break;
+            var next = await Keyspace.GetAsync(KeySet.Range(nextBucket, itemsEnd), new GetOptions { Limit = 1, KeysOnly = true }, cancellationToken).ConfigureAwait(false);
+            firstKey = next.First;
+        }
+        return ([], head.Header.Revision);
+    }
+
+    private static GetOptions ByCreateRevision(long limit) => new()
+    {
+        Limit = limit,
+        SortOrder = SortOrder.Ascending,
+        SortTarget = SortTarget.CreateRevision,
+    };
+
+    /// <summary><c>items/00042/</c> for <c>items/00042/&lt;unique&gt;</c>; a key without a bucket is a bucket of its own.</summary>
+    private EtcdBytes BucketOf(EtcdBytes itemKey)
+    {
+        int slash = itemKey.Span[ItemsPrefix.Length..].IndexOf((byte)'/');
+        return slash < 0 ? itemKey : itemKey.Memory[..(ItemsPrefix.Length + slash + 1)];
+    }
+
+    private HashSet<EtcdBytes> ClaimedSuffixes(GetResponse claims)
+    {
+        var set = new HashSet<EtcdBytes>();
+        foreach (var kv in claims.Kvs) set.Add(kv.Key.Memory[ClaimsPrefix.Length..]);
+        return set;
+    }
+
+    private List<KeyValue> Unclaimed(IReadOnlyList<KeyValue> items, HashSet<EtcdBytes> claimed)
+    {
+        var result = new List<KeyValue>(Math.Min(items.Count, BatchSize));
+        foreach (var kv in items)
+        {
+            if (result.Count == BatchSize) break;
+            if (!claimed.Contains(kv.Key.Memory[ItemsPrefix.Length..])) result.Add(kv);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Waits for something that may make an item available after <paramref name="fromRevision"/> - 1: a new item, or a
+    /// claim going away (released, acknowledged or expired with its session). Item deletes and new claims are ignored.
+    /// </summary>
+    private async Task WaitForChangeAsync(long fromRevision, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var options = new WatchOptions { StartRevision = fromRevision };
+            await foreach (var e in Keyspace.WatchAsync(KeySet.Prefix(Root), options, cancellationToken).ConfigureAwait(false))
+            {
+                if (e.Type == WatchEventType.Put && e.Kv.Key.StartsWith(ItemsPrefix)) return;
+                if (e.Type == WatchEventType.Delete && e.Kv.Key.StartsWith(ClaimsPrefix)) return;
+            }
+        }
+        catch (EtcdCompactedException)
+        {
+            // History since the read is gone: the caller reads again, which is what a wake-up does anyway.
+        }
+    }
+}

@@ -1,0 +1,107 @@
+namespace Etcd.Concurrency;
+
+/// <summary>
+/// An item claimed with <see cref="DistributedQueue.TakeAsync"/> (or <see cref="DistributedPriorityQueue.TakeAsync"/>):
+/// it stays in the queue, invisible to other consumers, until <see cref="AckAsync"/> removes it for good or
+/// <see cref="ReleaseAsync"/> (or disposing without an acknowledgement) hands it back. The claim is a key on the
+/// consumer's session lease, so if the consumer dies the claim vanishes with the lease and the item is delivered again.
+/// </summary>
+public sealed class QueueItem : IAsyncDisposable
+{
+    private const int Open = 0, Acked = 1, Released = 2;
+
+    private readonly IEtcdKeyspace _keyspace;
+    private int _state;
+
+    internal QueueItem(IEtcdKeyspace keyspace, KeyValue item, EtcdBytes claimKey, long claimRevision, CancellationToken lost)
+    {
+        _keyspace = keyspace;
+        Key = item.Key;
+        Value = item.Value;
+        CreateRevision = item.CreateRevision;
+        ClaimKey = claimKey;
+        ClaimRevision = claimRevision;
+        Lost = lost;
+    }
+
+    /// <summary>The item's key.</summary>
+    public EtcdBytes Key { get; }
+
+    /// <summary>The item's value.</summary>
+    public EtcdBytes Value { get; }
+
+    /// <summary>The revision the item was enqueued at (its place in FIFO order).</summary>
+    public long CreateRevision { get; }
+
+    /// <summary>The claim key (<c>name/claims/&lt;item suffix&gt;</c>), attached to the consumer's session lease.</summary>
+    public EtcdBytes ClaimKey { get; }
+
+    /// <summary>The create revision of the claim key; acknowledging and releasing are guarded on it.</summary>
+    public long ClaimRevision { get; }
+
+    /// <summary>Fires when the claiming session is lost: the claim is gone (or about to be) and the item may be delivered again.</summary>
+    public CancellationToken Lost { get; }
+
+    /// <summary>True once acknowledged or released here.</summary>
+    public bool IsSettled => Volatile.Read(ref _state) != Open;
+
+    /// <summary>
+    /// Removes the item and its claim in one transaction guarded by the claim's create revision. Throws
+    /// <see cref="EtcdClaimLostException"/> when the claim is gone (the item may then be processed twice), and
+    /// <see cref="InvalidOperationException"/> when the item was already acknowledged or released here.
+    /// </summary>
+    public async Task AckAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfSettled();
+        var result = await _keyspace.Txn()
+            .If(Compare.CreateRevision(ClaimKey).Equal(ClaimRevision))
+            .Then(TxnOp.Delete(Key), TxnOp.Delete(ClaimKey))
+            .CommitAsync(cancellationToken).ConfigureAwait(false);
+        if (!result.Succeeded)
+        {
+            throw new EtcdClaimLostException(
+                $"The claim on queue item {Key} is gone (session lost or claim released); the item may be delivered to another consumer.", Key);
+        }
+        Volatile.Write(ref _state, Acked);
+    }
+
+    /// <summary>
+    /// Deletes the claim (guarded by its create revision) so the item is available again, at its original place in
+    /// the order. A claim that is already gone is not an error: the item is available again either way. Throws
+    /// <see cref="InvalidOperationException"/> when the item was already acknowledged or released here.
+    /// </summary>
+    public async Task ReleaseAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfSettled();
+        await _keyspace.Txn()
+            .If(Compare.CreateRevision(ClaimKey).Equal(ClaimRevision))
+            .Then(TxnOp.Delete(ClaimKey))
+            .CommitAsync(cancellationToken).ConfigureAwait(false);
+        Volatile.Write(ref _state, Released);
+    }
+
+    /// <summary>Releases the item unless it was acknowledged or released (waiting 10 s at most); a failed release is not thrown, the claim then ends with its session.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (IsSettled) return;
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await ReleaseAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is EtcdException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        {
+            // Unreachable server, closed client, or settled concurrently: the claim ends with the session at the latest.
+        }
+    }
+
+    private void ThrowIfSettled()
+    {
+        var state = Volatile.Read(ref _state);
+        if (state != Open)
+            throw new InvalidOperationException($"Queue item {Key} was already {(state == Acked ? "acknowledged" : "released")}.");
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"queue item {Key} (claim rev {ClaimRevision})";
+}
