@@ -31,8 +31,9 @@ internal static class ErrorMapper
                 return new EtcdRequestTooLargeException(code, message, detail, error);
             case GrpcStatusCode.NotFound when Has(detail, "lease not found"):
                 return new EtcdLeaseNotFoundException(leaseId == 0 ? message : $"{message} (lease {leaseId:x})", leaseId, detail, error);
-            // The lock and election services run etcd's Go client inside the server, which sends that client's
-            // errors back as status Unknown with the original text.
+            // The lock and election services run etcd's Go client inside the server; its errors can come back as
+            // status Unknown with their text (seen for "requested lease not found"; always for the concurrency
+            // package's ErrElectionNotLeader).
             case GrpcStatusCode.Unknown when Has(detail, "requested lease not found"):
                 return new EtcdLeaseNotFoundException(leaseId == 0 ? message : $"{message} (lease {leaseId:x})", leaseId, detail, error);
             case GrpcStatusCode.Unknown when Has(detail, "election: not leader"):
