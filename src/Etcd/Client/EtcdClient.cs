@@ -32,6 +32,8 @@ public sealed class EtcdClient : IEtcdKeyspace, IAsyncDisposable, IDisposable
         Maintenance = new MaintenanceClient(_invoker);
         Leases = new LeaseClient(_invoker, this);
         Watch = new WatchClient(_invoker);
+        Locks = new LockService(_invoker, this);
+        Elections = new ElectionService(_invoker, this);
     }
 
     /// <summary>The options the client was created with.</summary>
@@ -51,6 +53,12 @@ public sealed class EtcdClient : IEtcdKeyspace, IAsyncDisposable, IDisposable
 
     /// <summary>Leases: grant, revoke, time-to-live, list, keep-alive once, and leases kept alive in the background.</summary>
     public LeaseClient Leases { get; }
+
+    /// <summary>etcd's server-side lock service: a lock in one call, interoperable with <c>etcdctl lock</c>.</summary>
+    public LockService Locks { get; }
+
+    /// <summary>etcd's server-side election service: campaign, proclaim, leader, observe, resign; interoperable with <c>etcdctl elect</c>.</summary>
+    public ElectionService Elections { get; }
 
     /// <inheritdoc />
     public Task<GetResponse> GetAsync(KeySet keys, GetOptions? options = null, CancellationToken cancellationToken = default)

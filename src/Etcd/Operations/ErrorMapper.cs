@@ -31,6 +31,13 @@ internal static class ErrorMapper
                 return new EtcdRequestTooLargeException(code, message, detail, error);
             case GrpcStatusCode.NotFound when Has(detail, "lease not found"):
                 return new EtcdLeaseNotFoundException(leaseId == 0 ? message : $"{message} (lease {leaseId:x})", leaseId, detail, error);
+            // The lock and election services run etcd's Go client inside the server; its errors can come back as
+            // status Unknown with their text (seen for "requested lease not found"; always for the concurrency
+            // package's ErrElectionNotLeader).
+            case GrpcStatusCode.Unknown when Has(detail, "requested lease not found"):
+                return new EtcdLeaseNotFoundException(leaseId == 0 ? message : $"{message} (lease {leaseId:x})", leaseId, detail, error);
+            case GrpcStatusCode.Unknown when Has(detail, "election: not leader"):
+                return new EtcdNotLeaderException(code, message, detail, error);
             case GrpcStatusCode.OutOfRange when Has(detail, "has been compacted"):
                 return new EtcdCompactedException(message, requestedRevision, compactRevision: 0, detail, error);
             case GrpcStatusCode.OutOfRange when Has(detail, "future revision"):

@@ -33,14 +33,41 @@ internal sealed class EtcdCallInvoker : IDisposable
 
     public IReadOnlyList<Uri> Endpoints => Array.ConvertAll(_channels, c => c.Address);
 
-    public async Task<TResponse> UnaryAsync<TRequest, TResponse>(
+    public Task<TResponse> UnaryAsync<TRequest, TResponse>(
         GrpcMethod<TRequest, TResponse> method, TRequest request, CancellationToken cancellationToken, long requestedRevision = 0, long leaseId = 0)
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>
+        => UnaryCoreAsync(method, request, deadline: NewDeadline(), cancellationToken, requestedRevision, leaseId);
+
+    /// <summary>
+    /// A unary call without the request deadline, for calls the server holds until something happens (the server's
+    /// Lock and Campaign): only <paramref name="cancellationToken"/> bounds it.
+    /// </summary>
+    public Task<TResponse> BlockingUnaryAsync<TRequest, TResponse>(
+        GrpcMethod<TRequest, TResponse> method, TRequest request, CancellationToken cancellationToken, long leaseId = 0)
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>
+        => UnaryCoreAsync(method, request, deadline: null, cancellationToken, requestedRevision: 0, leaseId);
+
+    /// <summary>Starts a server-streaming call on the current endpoint, without a deadline (the caller's token ends it).</summary>
+    public GrpcServerStreamingCall<TResponse> StartServerStreaming<TRequest, TResponse>(
+        GrpcMethod<TRequest, TResponse> method, TRequest request, CancellationToken cancellationToken)
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>
+    {
+        ThrowIfDisposed();
+        var channel = _channels[Volatile.Read(ref _current) % _channels.Length];
+        return channel.StartServerStreaming(method, request, new GrpcCallOptions { CancellationToken = cancellationToken });
+    }
+
+    private async Task<TResponse> UnaryCoreAsync<TRequest, TResponse>(
+        GrpcMethod<TRequest, TResponse> method, TRequest request, DateTime? deadline, CancellationToken cancellationToken, long requestedRevision, long leaseId)
         where TRequest : IMessage<TRequest>
         where TResponse : IMessage<TResponse>
     {
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
-        var options = new GrpcCallOptions { Deadline = NewDeadline(), CancellationToken = cancellationToken };
+        var options = new GrpcCallOptions { Deadline = deadline, CancellationToken = cancellationToken };
         int start = Volatile.Read(ref _current);
         for (int attempt = 0; ; attempt++)
         {

@@ -1,5 +1,7 @@
 using Etcd.Transport;
 using Pb = Etcd.Protocol;
+using LockPb = Etcd.Protocol.Lock;
+using ElectionPb = Etcd.Protocol.Election;
 
 namespace Etcd.Operations;
 
@@ -10,6 +12,8 @@ internal static class EtcdMethods
     private const string Watch = "etcdserverpb.Watch";
     private const string Maintenance = "etcdserverpb.Maintenance";
     private const string Lease = "etcdserverpb.Lease";
+    private const string Lock = "v3lockpb.Lock";
+    private const string Election = "v3electionpb.Election";
 
     public static readonly GrpcMethod<Pb.RangeRequest, Pb.RangeResponse> Range =
         new(GrpcMethodType.Unary, Kv, "Range", Pb.RangeResponse.Parser);
@@ -46,4 +50,25 @@ internal static class EtcdMethods
 
     public static readonly GrpcMethod<Pb.StatusRequest, Pb.StatusResponse> Status =
         new(GrpcMethodType.Unary, Maintenance, "Status", Pb.StatusResponse.Parser);
+
+    public static readonly GrpcMethod<LockPb.LockRequest, LockPb.LockResponse> LockAcquire =
+        new(GrpcMethodType.Unary, Lock, "Lock", LockPb.LockResponse.Parser);
+
+    public static readonly GrpcMethod<LockPb.UnlockRequest, LockPb.UnlockResponse> Unlock =
+        new(GrpcMethodType.Unary, Lock, "Unlock", LockPb.UnlockResponse.Parser);
+
+    public static readonly GrpcMethod<ElectionPb.CampaignRequest, ElectionPb.CampaignResponse> Campaign =
+        new(GrpcMethodType.Unary, Election, "Campaign", ElectionPb.CampaignResponse.Parser);
+
+    public static readonly GrpcMethod<ElectionPb.ProclaimRequest, ElectionPb.ProclaimResponse> Proclaim =
+        new(GrpcMethodType.Unary, Election, "Proclaim", ElectionPb.ProclaimResponse.Parser);
+
+    public static readonly GrpcMethod<ElectionPb.LeaderRequest, ElectionPb.LeaderResponse> Leader =
+        new(GrpcMethodType.Unary, Election, "Leader", ElectionPb.LeaderResponse.Parser);
+
+    public static readonly GrpcMethod<ElectionPb.LeaderRequest, ElectionPb.LeaderResponse> Observe =
+        new(GrpcMethodType.ServerStreaming, Election, "Observe", ElectionPb.LeaderResponse.Parser);
+
+    public static readonly GrpcMethod<ElectionPb.ResignRequest, ElectionPb.ResignResponse> Resign =
+        new(GrpcMethodType.Unary, Election, "Resign", ElectionPb.ResignResponse.Parser);
 }

@@ -1,0 +1,142 @@
+using System.Runtime.CompilerServices;
+using Etcd.Transport;
+using ElectionPb = Etcd.Protocol.Election;
+
+namespace Etcd.Operations;
+
+/// <summary>Calls etcd's server-side Election service (v3electionpb.Election) and maps its messages.</summary>
+internal sealed class ElectionOperations
+{
+    private const string What = "election";
+
+    // etcd's Go client (clientv3/concurrency ErrElectionNoLeader), sent back by the server's Leader call.
+    private const string NoLeaderMessage = "election: no leader";
+
+    private readonly EtcdCallInvoker _invoker;
+    private readonly IEtcdKv _kv;
+
+    public ElectionOperations(EtcdCallInvoker invoker, IEtcdKv kv)
+    {
+        _invoker = invoker;
+        _kv = kv;
+    }
+
+    internal HeldKeys Held { get; } = new(What);
+
+    public static ElectionPb.LeaderKey ToProto(LeaderKey leader) => new()
+    {
+        Name = ProtoMapping.ToByteString(leader.Name),
+        Key = ProtoMapping.ToByteString(leader.Key),
+        Rev = leader.Revision,
+        Lease = leader.LeaseId,
+    };
+
+    public static LeaderKey FromProto(ElectionPb.LeaderKey? leader) => leader is null
+        ? throw new EtcdException(EtcdStatusCode.Internal, "The server's Campaign response has no leader key.")
+        : new LeaderKey(ProtoMapping.ToBytes(leader.Name), ProtoMapping.ToBytes(leader.Key), leader.Rev, leader.Lease);
+
+    public static bool IsNoLeader(EtcdException error) =>
+        error.ServerMessage is { } message && message.Contains(NoLeaderMessage, StringComparison.Ordinal);
+
+    public async Task<LeaderKey> CampaignAsync(EtcdBytes name, EtcdBytes value, Lease lease, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var key = CoordinationSupport.LeaseKey(name, lease.Id);
+        var claim = Held.Take(key, name, lease);
+        LeaderKey? result = null;
+        try
+        {
+            var request = new ElectionPb.CampaignRequest
+            {
+                Name = ProtoMapping.ToByteString(name),
+                Value = ProtoMapping.ToByteString(value),
+                Lease = lease.Id,
+            };
+            var response = await CoordinationSupport.CallWhileLeaseLivesAsync(lease, What, name,
+                token => _invoker.BlockingUnaryAsync(EtcdMethods.Campaign, request, token, lease.Id), cancellationToken).ConfigureAwait(false);
+            var leader = FromProto(response.Leader);
+            if (leader.Key != key)
+                throw new EtcdException(EtcdStatusCode.Internal, $"The server elected '{leader.Key}', not the expected key '{key}'.");
+            if (lease.IsLost) throw CoordinationSupport.LeaseLost(lease, What, name);
+            claim.Revision = leader.Revision;
+            result = leader;
+            return leader;
+        }
+        finally
+        {
+            if (result is null)
+            {
+                await CoordinationSupport.CleanUpAsync(_kv, key).ConfigureAwait(false);
+                claim.Release();
+            }
+        }
+    }
+
+    public async Task<ResponseHeader> ProclaimAsync(LeaderKey leader, EtcdBytes value, CancellationToken cancellationToken)
+    {
+        var request = new ElectionPb.ProclaimRequest { Leader = ToProto(leader), Value = ProtoMapping.ToByteString(value) };
+        var response = await _invoker.UnaryAsync(EtcdMethods.Proclaim, request, cancellationToken, leaseId: leader.LeaseId).ConfigureAwait(false);
+        return ProtoMapping.ToHeader(response.Header);
+    }
+
+    public async Task<KeyValue?> GetLeaderAsync(EtcdBytes name, CancellationToken cancellationToken)
+    {
+        var request = new ElectionPb.LeaderRequest { Name = ProtoMapping.ToByteString(name) };
+        try
+        {
+            var response = await _invoker.UnaryAsync(EtcdMethods.Leader, request, cancellationToken).ConfigureAwait(false);
+            return response.Kv is null ? null : ProtoMapping.ToKeyValue(response.Kv);
+        }
+        catch (EtcdException error) when (IsNoLeader(error))
+        {
+            return null;
+        }
+    }
+
+    public async Task<ResponseHeader> ResignAsync(LeaderKey leader, CancellationToken cancellationToken)
+    {
+        var request = new ElectionPb.ResignRequest { Leader = ToProto(leader) };
+        var response = await _invoker.UnaryAsync(EtcdMethods.Resign, request, cancellationToken, leaseId: leader.LeaseId).ConfigureAwait(false);
+        if (Held.Find(leader.Key) is { } claim && claim.Revision == leader.Revision) claim.Release();
+        return ProtoMapping.ToHeader(response.Header);
+    }
+
+    public async IAsyncEnumerable<KeyValue> ObserveAsync(EtcdBytes name, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var request = new ElectionPb.LeaderRequest { Name = ProtoMapping.ToByteString(name) };
+        var endpoint = _invoker.CurrentEndpoint;
+        GrpcServerStreamingCall<ElectionPb.LeaderResponse> call;
+        try
+        {
+            call = _invoker.StartServerStreaming(EtcdMethods.Observe, request, cancellationToken);
+        }
+        catch (GrpcCallException error)
+        {
+            throw ErrorMapper.Map(error, EtcdMethods.Observe.Path);
+        }
+        await using (call.ConfigureAwait(false))
+        {
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = await call.MoveNextAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (GrpcCallException error)
+                {
+                    if (error.StatusCode == GrpcStatusCode.Unavailable) _invoker.MoveToNextEndpoint(endpoint);
+                    throw ErrorMapper.Map(error, EtcdMethods.Observe.Path);
+                }
+                // The server's Observe only ends by itself when its own read or watch failed: never a silent end here.
+                if (!more)
+                {
+                    throw new EtcdUnavailableException(
+                        $"The server ended Observe of election '{name}' (its internal read or watch failed); observe again to resume from the current leader.");
+                }
+                if (call.Current.Kv is { } kv) yield return ProtoMapping.ToKeyValue(kv);
+            }
+        }
+    }
+}
