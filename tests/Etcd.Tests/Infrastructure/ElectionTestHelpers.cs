@@ -27,6 +27,17 @@ internal static class ElectionTestHelpers
         return fired.Task;
     }
 
+    /// <summary>Waits (polling every 20 ms, 30 s at most) until <paramref name="condition"/> holds.</summary>
+    public static async Task EventuallyAsync(Func<bool> condition, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(clock.Elapsed < Long, $"{what} did not happen within {Long.TotalSeconds} s");
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>Waits (polling a count read) until exactly <paramref name="count"/> keys exist under <paramref name="prefix"/>.</summary>
     public static async Task WaitForKeyCountAsync(IEtcdKv kv, string prefix, long count)
     {
