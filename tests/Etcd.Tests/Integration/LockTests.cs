@@ -340,4 +340,35 @@ public sealed class LockTests(EtcdFixture etcd) : ClientTestBase(etcd), IClassFi
         Assert.False(holder.IsLost);
         Assert.Equal(1, await CountAsync(P + "L/"));
     }
+
+    [Fact]
+    public async Task Unlock_and_a_timed_out_attempt_are_bounded_when_the_network_stalls_and_the_session_recovers()
+    {
+        await using var proxy = await TcpProxy.StartAsync(Etcd.Server.ClientPort);
+        await using var proxied = new EtcdClient(proxy.Url);
+        await using var session = await NewSessionAsync(proxied);
+        var mutex = new EtcdLock(session, P + "L");
+        var held = await mutex.LockAsync();
+
+        proxy.Pause();
+        var clock = Stopwatch.StartNew();
+        await held.DisposeAsync(); // must neither hang nor throw
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(15));
+        clock.Restart();
+        await Assert.ThrowsAsync<TimeoutException>(() => mutex.LockAsync(TimeSpan.FromSeconds(1)));
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(15));
+        // Drop the stalled requests for good (reset, never forwarded), then let the client reconnect.
+        proxy.Refusing = true;
+        proxy.CutAll();
+        proxy.Resume();
+        Assert.Equal(1, await CountAsync(P + "L/"));
+        Assert.Equal(held.Revision, (await Client.GetAsync(held.Key)).First!.CreateRevision);
+        proxy.Refusing = false;
+
+        // The key the stalled unlock could not delete is this session's own leftover, not a reason to refuse the lock.
+        await using var again = await mutex.LockAsync().WaitAsync(Long);
+        Assert.True(again.Revision > held.Revision);
+        Assert.Equal(1, await CountAsync(P + "L/"));
+        Assert.False(session.Lost.IsCancellationRequested);
+    }
 }
