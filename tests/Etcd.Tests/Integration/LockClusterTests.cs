@@ -30,12 +30,14 @@ public sealed class LockClusterTests(EtcdClusterFixture fixture, ITestOutputHelp
         // revisionAt[v] = the fencing revision of the holder whose increment produced value v.
         var revisionAt = new long[Workers * Increments + 1];
         var errors = new ConcurrentDictionary<string, int>();
-        int holders = 0, overlaps = 0, lostHolds = 0, sessionsCreated = 0, unknownOutcomes = 0, foreignWrites = 0;
+        int holders = 0, overlaps = 0, lostHolds = 0, sessionsCreated = 0, unknownOutcomes = 0, unknownLanded = 0, foreignWrites = 0;
 
         async Task WorkerAsync(int worker)
         {
             var doneKey = p + "done/" + worker.ToString(CultureInfo.InvariantCulture);
             int done = 0;
+            string doneValue = "0"; // what doneKey holds now: the count, or the count plus a barrier tag
+            await RetryAsync(() => client.PutAsync(doneKey, doneValue), deadline.Token);
             Session? session = null;
             try
             {
@@ -60,7 +62,7 @@ public sealed class LockClusterTests(EtcdClusterFixture fixture, ITestOutputHelp
                                 var current = (await RetryAsync(() => client.GetAsync(counter), deadline.Token)).First!;
                                 int value = int.Parse(current.Value.ToStringUtf8(), CultureInfo.InvariantCulture);
                                 var increment = held.FencedTxn()
-                                    .If(Compare.ModRevision(counter).Equal(current.ModRevision))
+                                    .If(Compare.ModRevision(counter).Equal(current.ModRevision), Compare.Value(doneKey).Equal(doneValue))
                                     .Then(
                                         TxnOp.Put(counter, (value + 1).ToString(CultureInfo.InvariantCulture)),
                                         TxnOp.Put(doneKey, (done + 1).ToString(CultureInfo.InvariantCulture)))
@@ -75,16 +77,16 @@ public sealed class LockClusterTests(EtcdClusterFixture fixture, ITestOutputHelp
                                 }
                                 catch (EtcdException error) when (error.IsTransient)
                                 {
-                                    // Outcome unknown. Only this worker writes its done key, in the same txn as the counter:
-                                    // re-reading it decides whether the increment landed.
                                     Interlocked.Increment(ref unknownOutcomes);
-                                    var doneNow = (await RetryAsync(() => client.GetAsync(doneKey), deadline.Token)).First;
-                                    landed = doneNow is not null && doneNow.Value.ToStringUtf8() == (done + 1).ToString(CultureInfo.InvariantCulture);
+                                    (landed, doneValue) = await DecideAsync(client, doneKey, doneValue, done, deadline.Token);
+                                    if (landed) Interlocked.Increment(ref unknownLanded);
+                                    if (!landed) continue; // it never will now: read and try again (a lost fence shows then)
                                 }
                                 if (landed)
                                 {
                                     revisionAt[value + 1] = held.Revision;
                                     done++;
+                                    doneValue = done.ToString(CultureInfo.InvariantCulture);
                                     break;
                                 }
                                 if (!fenceHeld || held.IsLost)
@@ -129,12 +131,13 @@ public sealed class LockClusterTests(EtcdClusterFixture fixture, ITestOutputHelp
             foreach (var member in fixture.Cluster.Members.Where(m => !m.IsRunning)) await member.RestartAsync();
             await fixture.Cluster.FindLeaderAsync(TimeSpan.FromSeconds(30));
             output.WriteLine($"{Workers}x{Increments} in {clock.Elapsed.TotalSeconds:0.0} s with {kills} member kills; sessions {sessionsCreated}, " +
-                $"unknown outcomes {unknownOutcomes}, lost holds {lostHolds}, in-process overlaps {overlaps}, errors: " +
+                $"unknown outcomes {unknownOutcomes} ({unknownLanded} had landed), lost holds {lostHolds}, in-process overlaps {overlaps}, errors: " +
                 string.Join(", ", errors.Select(e => $"{e.Key} x{e.Value}")));
         }
 
         var final = await RetryAsync(() => client.GetAsync(KeySet.Prefix(p)), deadline.Token);
         Assert.Equal("4000", final.Kvs.Single(kv => kv.Key == counter).Value.ToStringUtf8());
+        Assert.DoesNotContain(0, revisionAt.Skip(1));
         var doneValues = final.Kvs.Where(kv => kv.Key.StartsWith(p + "done/")).Select(kv => kv.Value.ToStringUtf8()).ToList();
         Assert.Equal(Enumerable.Repeat("500", Workers), doneValues);
         Assert.Equal(0, foreignWrites);
@@ -173,6 +176,43 @@ public sealed class LockClusterTests(EtcdClusterFixture fixture, ITestOutputHelp
             kills++;
             await Task.Delay(random.Next(500, 1200));
             await victim.RestartAsync();
+        }
+    }
+
+    /// <summary>
+    /// Decides whether an increment whose outcome is unknown landed. A plain re-read is not enough: the timed-out request
+    /// may still be committed later (its proposal can sit in the raft log across a leader change). So a barrier write on
+    /// the worker's own done key (which the increment compares by value) closes the door first: if the barrier lands, the
+    /// increment never can; if the key already shows the incremented count, the increment landed. Returns the decision
+    /// and the done key's value from now on.
+    /// </summary>
+    private static async Task<(bool Landed, string DoneValue)> DecideAsync(EtcdClient client, string doneKey, string doneValue, int done, CancellationToken cancellationToken)
+    {
+        var incremented = (done + 1).ToString(CultureInfo.InvariantCulture);
+        var barriers = new HashSet<string>();
+        while (true)
+        {
+            var barrier = $"{done}/barrier-{barriers.Count}";
+            barriers.Add(barrier);
+            string now;
+            try
+            {
+                var result = await client.Txn()
+                    .If(Compare.Value(doneKey).Equal(doneValue))
+                    .Then(TxnOp.Put(doneKey, barrier))
+                    .Else(TxnOp.Get(doneKey))
+                    .CommitAsync(cancellationToken);
+                if (result.Succeeded) return (false, barrier);
+                now = result.Response<GetResponse>(0).First!.Value.ToStringUtf8();
+            }
+            catch (EtcdException error) when (error.IsTransient)
+            {
+                now = (await RetryAsync(() => client.GetAsync(doneKey), cancellationToken)).First!.Value.ToStringUtf8();
+                if (now == doneValue) continue; // neither the increment nor a barrier has landed yet: try another barrier
+            }
+            if (now == incremented) return (true, incremented);
+            if (barriers.Contains(now)) return (false, now);
+            throw new InvalidOperationException($"{doneKey} holds '{now}', expected '{doneValue}', '{incremented}' or one of our barriers");
         }
     }
 
