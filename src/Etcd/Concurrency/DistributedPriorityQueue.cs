@@ -4,9 +4,9 @@ namespace Etcd.Concurrency;
 
 /// <summary>
 /// A multi-producer, multi-consumer priority queue in etcd: the LOWER priority number is served first (like .NET's
-/// <see cref="PriorityQueue{TElement, TPriority}"/>), FIFO (create revision order) within one priority. Items are keys
-/// <c>name/items/&lt;priority as 5 decimal digits&gt;/&lt;unique&gt;</c> (the 5-digit bucket follows etcd's Go
-/// contrib/recipes priority queue), so the first key in key order names the most urgent bucket.
+/// <see cref="PriorityQueue{TElement, TPriority}"/>), FIFO (enqueue-time order, as in <see cref="DistributedQueue"/>) within one priority. Items are keys
+/// <c>name/items/&lt;priority as 5 decimal digits&gt;/&lt;time&gt;-&lt;random&gt;</c> (the 5-digit bucket follows
+/// etcd's Go contrib/recipes priority queue), so key order is delivery order and a dequeue reads only the head.
 /// </summary>
 /// <remarks>Delivery guarantees, claims and waiting are those of <see cref="DistributedQueue"/>.</remarks>
 public sealed class DistributedPriorityQueue
@@ -22,7 +22,7 @@ public sealed class DistributedPriorityQueue
         ArgumentNullException.ThrowIfNull(keyspace);
         if (name.IsNull) throw new ArgumentNullException(nameof(name));
         if (name.IsEmpty) throw new ArgumentException("A queue name must not be empty.", nameof(name));
-        _core = new QueueCore(keyspace, name, prioritized: true);
+        _core = new QueueCore(keyspace, name);
     }
 
     /// <summary>The queue's name (its items are under <c>name/items/</c>).</summary>

@@ -1,8 +1,9 @@
 namespace Etcd.Concurrency;
 
 /// <summary>
-/// A multi-producer, multi-consumer FIFO queue in etcd. Items are keys <c>name/items/&lt;unique&gt;</c>; their order is
-/// their create revision (the order the enqueues were applied). Consumers wait on a watch, never by polling.
+/// A multi-producer, multi-consumer FIFO queue in etcd. Items are keys <c>name/items/&lt;time&gt;-&lt;random&gt;</c>
+/// whose key order is enqueue-time order, so a dequeue reads only the head of the queue however long it is. Consumers
+/// wait on a watch, never by polling.
 /// </summary>
 /// <remarks>
 /// <para><b>Delivery guarantees.</b> <see cref="DequeueAsync"/> and <see cref="TryDequeueAsync"/> are <i>at most
@@ -15,9 +16,12 @@ namespace Etcd.Concurrency;
 /// lease; <see cref="QueueItem.AckAsync"/> removes it, <see cref="QueueItem.ReleaseAsync"/> hands it back, and if the
 /// consumer's session ends first the item is delivered again (so it may be processed twice). Claimed items are skipped
 /// by every consumer, of either kind.</para>
-/// <para><b>Order.</b> A single consumer receives items in create-revision order (so each producer's items in the
-/// order that producer enqueued them, when it awaited each enqueue). Concurrent consumers each take the oldest item
-/// available when their transaction runs; a released or expired claim puts its item back at its original place.</para>
+/// <para><b>Order.</b> Items are ordered by the time their enqueue started, on the producer's clock (UTC ticks, made
+/// strictly increasing within a process). A single consumer therefore receives each producer's items in the order that
+/// producer enqueued them, and items of different producers by time; producers on machines whose clocks disagree are
+/// interleaved by their clocks (as etcd's Go recipe, which also names items by time). Concurrent consumers each take
+/// the first item available when their transaction runs; a released or expired claim puts its item back at its
+/// original place.</para>
 /// <para>Items and claims live under <c>name/</c>: do not name another queue <c>name/items</c> or <c>name/claims</c>.</para>
 /// </remarks>
 public sealed class DistributedQueue
@@ -30,7 +34,7 @@ public sealed class DistributedQueue
         ArgumentNullException.ThrowIfNull(keyspace);
         if (name.IsNull) throw new ArgumentNullException(nameof(name));
         if (name.IsEmpty) throw new ArgumentException("A queue name must not be empty.", nameof(name));
-        _core = new QueueCore(keyspace, name, prioritized: false);
+        _core = new QueueCore(keyspace, name);
     }
 
     /// <summary>The queue's name (its items are under <c>name/items/</c>).</summary>

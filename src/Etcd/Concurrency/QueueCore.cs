@@ -9,20 +9,18 @@ internal sealed record TakenItem(KeyValue Item, EtcdBytes ClaimKey, long ClaimRe
 /// What <see cref="DistributedQueue"/> and <see cref="DistributedPriorityQueue"/> share: the key layout, the
 /// transactional take (exactly-once delete or at-least-once claim) and the watch-based wait. Layout under
 /// <c>name + "/"</c>: items at <c>items/&lt;suffix&gt;</c>, claims at <c>claims/&lt;the item's suffix&gt;</c>. The two
-/// queues differ only in the order candidates are read (<see cref="_prioritized"/>).
+/// queues differ only in the bucket a key starts with: the priority queue's keys start with the priority, so key
+/// order is priority order, then enqueue-time order.
 /// </summary>
 internal sealed class QueueCore
 {
     /// <summary>How many of the oldest items one round reads and tries (in order, in one nested transaction).</summary>
     internal const int BatchSize = 16;
 
-    private readonly bool _prioritized;
-
-    public QueueCore(IEtcdKeyspace keyspace, EtcdBytes name, bool prioritized)
+    public QueueCore(IEtcdKeyspace keyspace, EtcdBytes name)
     {
         Keyspace = keyspace;
         Name = name;
-        _prioritized = prioritized;
         Root = EtcdBytes.Concat(name, "/");
         ItemsPrefix = EtcdBytes.Concat(Root, "items/");
         ClaimsPrefix = EtcdBytes.Concat(Root, "claims/");
@@ -40,14 +38,14 @@ internal sealed class QueueCore
     public EtcdBytes ClaimsPrefix { get; }
 
     /// <summary>
-    /// Puts <paramref name="value"/> at <c>items/ + bucket + unique suffix</c> if that key does not exist yet (a suffix
-    /// collision picks a new suffix instead of overwriting an item). Returns the item key.
+    /// Puts <paramref name="value"/> at <c>items/ + bucket + time-ordered unique suffix</c> if that key does not exist
+    /// yet (a suffix collision picks a new suffix instead of overwriting an item). Returns the item key.
     /// </summary>
     public async Task<EtcdBytes> EnqueueAsync(string bucket, EtcdBytes value, CancellationToken cancellationToken)
     {
         while (true)
         {
-            EtcdBytes key = EtcdBytes.Concat(ItemsPrefix, bucket + Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture));
+            EtcdBytes key = EtcdBytes.Concat(ItemsPrefix, bucket + NextSuffix());
             var result = await Keyspace.Txn()
                 .If(Compare.CreateRevision(key).Equal(0))
                 .Then(TxnOp.Put(key, value))
@@ -55,6 +53,26 @@ internal sealed class QueueCore
             if (result.Succeeded) return key;
         }
     }
+
+    /// <summary>
+    /// A suffix whose byte order is enqueue-time order: 16 hex digits of UTC ticks, strictly increasing within this
+    /// process (so one producer's items keep its order even when the clock stalls or steps back), then random digits
+    /// against collisions between processes. Ordering by key lets a consumer read just the head of the queue; ordering
+    /// by create revision would make etcd read and sort every item on every dequeue.
+    /// </summary>
+    internal static string NextSuffix()
+    {
+        long ticks;
+        while (true)
+        {
+            long last = Volatile.Read(ref s_lastTicks);
+            ticks = Math.Max(DateTime.UtcNow.Ticks, last + 1);
+            if (Interlocked.CompareExchange(ref s_lastTicks, ticks, last) == last) break;
+        }
+        return ticks.ToString("x16", CultureInfo.InvariantCulture) + "-" + Random.Shared.Next().ToString("x8", CultureInfo.InvariantCulture);
+    }
+
+    private static long s_lastTicks;
 
     /// <summary>The number of items (claimed or not).</summary>
     public async Task<long> CountAsync(CancellationToken cancellationToken)
@@ -141,64 +159,26 @@ internal sealed class QueueCore
     }
 
     /// <summary>
-    /// Up to <see cref="BatchSize"/> unclaimed items in delivery order, and a revision such that every change after it
-    /// may make more available (the revision of the first read; later reads are newer, so waiting from here misses nothing).
+    /// Up to <see cref="BatchSize"/> unclaimed items in delivery order (key order: priority bucket, then enqueue time),
+    /// and a revision such that every change after it may make more available (the revision of the first read; later
+    /// reads are newer, so waiting from here misses nothing). Reads only the head of the queue, whatever its length.
     /// </summary>
     private async Task<(List<KeyValue> Candidates, long Revision)> ReadCandidatesAsync(CancellationToken cancellationToken)
     {
-        var claimsRead = TxnOp.Get(KeySet.Prefix(ClaimsPrefix), new GetOptions { KeysOnly = true });
-        if (!_prioritized)
-        {
-            // FIFO: the oldest items by create revision, and every claim, at one revision.
-            var first = await Keyspace.Txn()
-                .Then(TxnOp.Get(KeySet.Prefix(ItemsPrefix), ByCreateRevision(BatchSize)), claimsRead)
-                .CommitAsync(cancellationToken).ConfigureAwait(false);
-            var items = first.Response<GetResponse>(0);
-            var claimed = ClaimedSuffixes(first.Response<GetResponse>(1));
-            var candidates = Unclaimed(items.Kvs, claimed);
-            if (candidates.Count == 0 && items.More && claimed.Count > 0)
-            {
-                // The whole batch is claimed: among the oldest BatchSize + claims items at most "claims" are claimed.
-                var deeper = await Keyspace.GetAsync(KeySet.Prefix(ItemsPrefix), ByCreateRevision(BatchSize + claimed.Count), cancellationToken).ConfigureAwait(false);
-                candidates = Unclaimed(deeper.Kvs, claimed);
-            }
-            return (candidates, first.Header.Revision);
-        }
-
-        // Priority: the first key in key order names the lowest bucket; within a bucket, the oldest by create revision.
-        var head = await Keyspace.Txn()
-            .Then(TxnOp.Get(KeySet.Prefix(ItemsPrefix), new GetOptions { Limit = 1, KeysOnly = true }), claimsRead)
+        var first = await Keyspace.Txn()
+            .Then(TxnOp.Get(KeySet.Prefix(ItemsPrefix), new GetOptions { Limit = BatchSize }),
+                  TxnOp.Get(KeySet.Prefix(ClaimsPrefix), new GetOptions { KeysOnly = true }))
             .CommitAsync(cancellationToken).ConfigureAwait(false);
-        var claimedInQueue = ClaimedSuffixes(head.Response<GetResponse>(1));
-        var firstKey = head.Response<GetResponse>(0).First;
-        var itemsEnd = KeySet.PrefixEnd(ItemsPrefix);
-        while (firstKey is not null)
+        var items = first.Response<GetResponse>(0);
+        var claimed = ClaimedSuffixes(first.Response<GetResponse>(1));
+        var candidates = Unclaimed(items.Kvs, claimed);
+        if (candidates.Count == 0 && items.More && claimed.Count > 0)
         {
-            var bucket = BucketOf(firstKey.Key);
-            var inBucket = await Keyspace.GetAsync(KeySet.Prefix(bucket), ByCreateRevision(BatchSize + claimedInQueue.Count), cancellationToken).ConfigureAwait(false);
-            var candidates = Unclaimed(inBucket.Kvs, claimedInQueue);
-            if (candidates.Count > 0) return (candidates, head.Header.Revision);
-            // Everything in this bucket is claimed: look at the next bucket.
-            var nextBucket = KeySet.PrefixEnd(bucket);
-            if (nextBucket.CompareTo(itemsEnd) >= 0) break;
-            var next = await Keyspace.GetAsync(KeySet.Range(nextBucket, itemsEnd), new GetOptions { Limit = 1, KeysOnly = true }, cancellationToken).ConfigureAwait(false);
-            firstKey = next.First;
+            // The whole batch is claimed: among the first BatchSize + claims items at most "claims" are claimed.
+            var deeper = await Keyspace.GetAsync(KeySet.Prefix(ItemsPrefix), new GetOptions { Limit = BatchSize + claimed.Count }, cancellationToken).ConfigureAwait(false);
+            candidates = Unclaimed(deeper.Kvs, claimed);
         }
-        return ([], head.Header.Revision);
-    }
-
-    private static GetOptions ByCreateRevision(long limit) => new()
-    {
-        Limit = limit,
-        SortOrder = SortOrder.Ascending,
-        SortTarget = SortTarget.CreateRevision,
-    };
-
-    /// <summary><c>items/00042/</c> for <c>items/00042/&lt;unique&gt;</c>; a key without a bucket is a bucket of its own.</summary>
-    private EtcdBytes BucketOf(EtcdBytes itemKey)
-    {
-        int slash = itemKey.Span[ItemsPrefix.Length..].IndexOf((byte)'/');
-        return slash < 0 ? itemKey : itemKey.Memory[..(ItemsPrefix.Length + slash + 1)];
+        return (candidates, first.Header.Revision);
     }
 
     private HashSet<EtcdBytes> ClaimedSuffixes(GetResponse claims)
