@@ -3,7 +3,7 @@ namespace Etcd.Bench;
 /// <summary>Command-line settings of the load bench (hand-parsed: five flags do not need a parser library).</summary>
 internal sealed record BenchSettings(
     string Endpoint, int[] Callers, TimeSpan Duration, TimeSpan Warmup, Workload[] Workloads, int? ServerPid, int KeepAliveLeases, TimeSpan KeepAliveTtl,
-    int WatchWriters, int IdleWatches)
+    int WatchWriters, int IdleWatches, bool Recipes)
 {
     public static BenchSettings? Parse(string[] args)
     {
@@ -15,6 +15,7 @@ internal sealed record BenchSettings(
         int keepAliveLeases = 10_000;
         double keepAliveTtl = 15;
         int watchWriters = 16, idleWatches = 10_000;
+        bool recipes = true;
         try
         {
             for (int i = 0; i < args.Length; i++)
@@ -31,6 +32,7 @@ internal sealed record BenchSettings(
                     case "--keepalive-ttl": keepAliveTtl = double.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
                     case "--watch-writers": watchWriters = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
                     case "--idle-watches": idleWatches = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
+                    case "--recipes": recipes = Next() is "on" or "1" or "true"; break;
                     case "--server-pid": serverPid = int.Parse(Next(), System.Globalization.CultureInfo.InvariantCulture); break;
                     case "-h" or "--help": PrintUsage(); return null;
                     default: throw new ArgumentException($"unknown argument {args[i]}");
@@ -45,11 +47,11 @@ internal sealed record BenchSettings(
             return null;
         }
         return new BenchSettings(endpoint, callers, TimeSpan.FromSeconds(duration), TimeSpan.FromSeconds(warmup), workloads, serverPid,
-            keepAliveLeases, TimeSpan.FromSeconds(keepAliveTtl), watchWriters, idleWatches);
+            keepAliveLeases, TimeSpan.FromSeconds(keepAliveTtl), watchWriters, idleWatches, recipes);
     }
 
     private static void PrintUsage() => Console.Error.WriteLine(
         "usage: Etcd.Bench [--endpoint URL] [--server-pid PID] [--callers 1,64] [--duration SECONDS] [--warmup SECONDS] " +
-        "[--keepalive-leases 10000 (0: skip)] [--keepalive-ttl 15] [--watch-writers 16 (0: skip)] [--idle-watches 10000 (0: skip)] [--workloads " +
+        "[--keepalive-leases 10000 (0: skip)] [--keepalive-ttl 15] [--watch-writers 16 (0: skip)] [--idle-watches 10000 (0: skip)] [--recipes on|off] [--workloads " +
         string.Join(",", Enum.GetValues<Workload>().Select(WorkloadNames.Name)) + "]");
 }

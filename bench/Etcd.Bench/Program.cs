@@ -2,7 +2,7 @@
 // client CPU per operation and allocated bytes per operation. Usage:
 //   dotnet run -c Release --project bench/Etcd.Bench -- --endpoint http://127.0.0.1:2379 [--callers 1,64]
 //       [--duration 10] [--warmup 2] [--workloads put,get-serializable,get-linearizable,txn-put-if-absent,lease-grant-revoke]
-//       [--keepalive-leases 10000] [--keepalive-ttl 15] [--watch-writers 16] [--idle-watches 10000] [--server-pid PID]
+//       [--keepalive-leases 10000] [--keepalive-ttl 15] [--watch-writers 16] [--idle-watches 10000] [--recipes on|off] [--server-pid PID]
 // With --server-pid (./run.sh bench passes it) the etcd process's CPU per operation is shown too.
 using Etcd.Bench;
 
@@ -35,5 +35,10 @@ if (settings.KeepAliveLeases > 0)
 {
     Console.WriteLine();
     await KeepAliveBench.RunAsync(client, settings.KeepAliveLeases, settings.KeepAliveTtl, settings.Duration, ServerCpu.ForPid(settings.ServerPid));
+}
+if (settings.Recipes)
+{
+    Console.WriteLine();
+    await RecipeBench.RunAsync(client, settings.Duration, ServerCpu.ForPid(settings.ServerPid));
 }
 return 0;
