@@ -21,9 +21,41 @@ internal static class KeyWaits
 
     /// <summary>
     /// Waits until <paramref name="key"/> is deleted at or after <paramref name="fromRevision"/>. Returns the revision of
-    /// the delete. A compacted start revision is handled by reading the key again: if it is gone, the wait is over.
+    /// the delete (or of a read that found the key gone).
     /// </summary>
+    /// <remarks>
+    /// etcd serves a watch that starts at a past revision from a catch-up loop that runs every 100 ms, and one that starts
+    /// "now" as writes happen. So the usual path watches from now, then reads the key: a delete before the read shows in
+    /// the read, one after it reaches the watch. Only when the key changed since <paramref name="fromRevision"/> (it may
+    /// have been deleted and re-created in between) does it replay history from <paramref name="fromRevision"/>.
+    /// </remarks>
     public static async Task<long> WaitForDeleteAsync(IEtcdKeyspace keyspace, EtcdBytes key, long fromRevision, CancellationToken cancellationToken)
+    {
+        var deleted = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var watch = keyspace.Watch(key, e =>
+        {
+            if (e.Type == WatchEventType.Delete) deleted.TrySetResult(e.Revision);
+        }, new WatchOptions { NoPut = true });
+        await using (watch.ConfigureAwait(false))
+        {
+            await Task.WhenAny(watch.Started, watch.Completion).WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (watch.Completion.IsCompleted) await watch.Completion.ConfigureAwait(false); // rethrows why the watch ended
+            var now = await keyspace.GetAsync(key, new GetOptions { KeysOnly = true }, cancellationToken).ConfigureAwait(false);
+            if (now.First is not { } current) return now.Header.Revision;
+            if (current.ModRevision < fromRevision)
+            {
+                // Unchanged since before fromRevision, so not deleted since: the delete is still to come, and the watch sees it.
+                var first = await Task.WhenAny(deleted.Task, watch.Completion).WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (first == deleted.Task) return await deleted.Task.ConfigureAwait(false);
+                await watch.Completion.ConfigureAwait(false);
+                throw new InvalidOperationException($"The watch of {key} ended without a delete or an error.");
+            }
+        }
+        return await WaitForDeleteFromHistoryAsync(keyspace, key, fromRevision, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Waits for a delete of <paramref name="key"/> at or after <paramref name="fromRevision"/> by replaying history from there.</summary>
+    private static async Task<long> WaitForDeleteFromHistoryAsync(IEtcdKeyspace keyspace, EtcdBytes key, long fromRevision, CancellationToken cancellationToken)
     {
         while (true)
         {

@@ -1,0 +1,57 @@
+using Etcd.Concurrency;
+using Etcd.Tests.Infrastructure;
+
+namespace Etcd.Tests.Integration;
+
+/// <summary>The shared wait for a key's delete: every path (gone already, deleted later, deleted and re-created) against real etcd.</summary>
+public sealed class KeyWaitsTests(EtcdFixture etcd) : ClientTestBase(etcd), IClassFixture<EtcdFixture>
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task A_key_already_gone_ends_the_wait_at_once()
+    {
+        var put = await Client.PutAsync(P + "k", "v");
+        await Client.DeleteAsync(P + "k");
+        var revision = await KeyWaits.WaitForDeleteAsync(Client, P + "k", put.Header.Revision + 1, CancellationToken.None).WaitAsync(Patience);
+        Assert.True(revision > put.Header.Revision);
+    }
+
+    [Fact]
+    public async Task A_later_delete_ends_the_wait_with_its_revision_and_puts_do_not()
+    {
+        var put = await Client.PutAsync(P + "k", "v");
+        var wait = KeyWaits.WaitForDeleteAsync(Client, P + "k", put.Header.Revision + 1, CancellationToken.None);
+        await Client.PutAsync(P + "k", "changed");
+        await Client.PutAsync(P + "other", "x");
+        Assert.False(wait.IsCompleted);
+        var deleted = await Client.DeleteAsync(P + "k");
+        Assert.Equal(deleted.Header.Revision, await wait.WaitAsync(Patience));
+    }
+
+    [Fact]
+    public async Task A_delete_hidden_by_a_re_create_is_found_in_history()
+    {
+        var put = await Client.PutAsync(P + "k", "v");
+        var deleted = await Client.DeleteAsync(P + "k");
+        await Client.PutAsync(P + "k", "again");
+        // The key exists now, but it was deleted after the revision we know it from: that delete counts.
+        var revision = await KeyWaits.WaitForDeleteAsync(Client, P + "k", put.Header.Revision + 1, CancellationToken.None).WaitAsync(Patience);
+        Assert.Equal(deleted.Header.Revision, revision);
+    }
+
+    [Fact]
+    public async Task Works_in_a_namespace_and_honours_cancellation()
+    {
+        var ns = Client.WithNamespace(P);
+        var put = await ns.PutAsync("k", "v");
+        using var cts = new CancellationTokenSource();
+        var wait = KeyWaits.WaitForDeleteAsync(ns, "k", put.Header.Revision + 1, cts.Token);
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait.WaitAsync(Patience));
+
+        var second = KeyWaits.WaitForDeleteAsync(ns, "k", put.Header.Revision + 1, CancellationToken.None);
+        var deleted = await Client.DeleteAsync(P + "k");
+        Assert.Equal(deleted.Header.Revision, await second.WaitAsync(Patience));
+    }
+}
