@@ -16,6 +16,7 @@ public sealed class LockHandle : IAsyncDisposable
     private int _released;     // 1 once the owner started to unlock: later deletes of the key are not a loss
     private int _slotReleased;
     private int _unlocked;
+    private int _observing;    // 1 once the watch on the key runs (started by the first look at Lost or IsLost)
 
     internal LockHandle(LockQueue.Request request, long revision, SessionLockRegistry registry)
     {
@@ -27,7 +28,6 @@ public sealed class LockHandle : IAsyncDisposable
         _registry = registry;
         Fence = Compare.CreateRevision(Key).Equal(Revision);
         _sessionLost = Session.Lost.Register(static state => ((LockHandle)state!).MarkLost(), this);
-        _ = ObserveKeyAsync(_stopObserving.Token);
     }
 
     /// <summary>The session the lock is held with.</summary>
@@ -42,11 +42,29 @@ public sealed class LockHandle : IAsyncDisposable
     /// <summary>The create revision of <see cref="Key"/>: a fencing token that grows with every acquisition of the lock.</summary>
     public long Revision { get; }
 
-    /// <summary>Fires once when the lock is gone without an unlock: the session was lost, or the key was deleted by someone else.</summary>
-    public CancellationToken Lost => _lost.Token;
+    /// <summary>
+    /// Fires once when the lock is gone without an unlock: the session was lost, or the key was deleted by someone else.
+    /// The key is watched from the first time <see cref="Lost"/> or <see cref="IsLost"/> is read (a delete before that
+    /// still counts), so a lock whose holder never asks costs no watch.
+    /// </summary>
+    public CancellationToken Lost
+    {
+        get
+        {
+            EnsureObserving();
+            return _lost.Token;
+        }
+    }
 
     /// <summary>True once the lock is known to be lost (<see cref="Lost"/> fires right after, on the thread pool).</summary>
-    public bool IsLost => Volatile.Read(ref _isLost) != 0;
+    public bool IsLost
+    {
+        get
+        {
+            EnsureObserving();
+            return Volatile.Read(ref _isLost) != 0;
+        }
+    }
 
     /// <summary>The compare that holds only while this lock is held: <c>CreateRevision(Key) == Revision</c>.</summary>
     public Compare Fence { get; }
@@ -89,6 +107,12 @@ public sealed class LockHandle : IAsyncDisposable
         {
             // Already remembered as an orphan by UnlockAsync.
         }
+    }
+
+    private void EnsureObserving()
+    {
+        if (Volatile.Read(ref _observing) != 0 || Volatile.Read(ref _released) != 0) return;
+        if (Interlocked.Exchange(ref _observing, 1) == 0) _ = ObserveKeyAsync(_stopObserving.Token);
     }
 
     private void StopObserving()
@@ -136,5 +160,5 @@ public sealed class LockHandle : IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public override string ToString() => $"lock {Name} held with key {Key} at revision {Revision}{(IsLost ? " (lost)" : "")}";
+    public override string ToString() => $"lock {Name} held with key {Key} at revision {Revision}{(Volatile.Read(ref _isLost) != 0 ? " (lost)" : "")}";
 }
