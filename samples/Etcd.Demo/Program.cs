@@ -1,7 +1,9 @@
 // Walks through the snippets of txaioetcd's project page with Etcd for .NET:
 // status, set 10 keys, get, range, prefix, delete with previous, a transaction that succeeds and one that fails,
-// a watch with a callback, and a lease with a key attached.
+// a watch with a callback, a lease with a key attached, then the page's plans: a lock used with a timeout,
+// a leader election, a distributed counter and sequence, and a queue.
 using Etcd;
+using Etcd.Concurrency;
 
 var endpoint = args.Length > 0 ? args[0] : "http://127.0.0.1:2379";
 await using var etcd = new EtcdClient(endpoint);
@@ -66,7 +68,49 @@ await using (var lease = await etcd.Leases.CreateAsync(TimeSpan.FromSeconds(10))
 }
 Console.WriteLine($"after revoking the lease, mykey-leased is {((await etcd.GetValueAsync("mykey-leased")) is null ? "gone" : "still there")}");
 
+Section("A global lock with a timeout (the same keys as `etcdctl lock demo/lock`)");
+await using (var session = await Session.CreateAsync(etcd, new SessionOptions { Ttl = TimeSpan.FromSeconds(10) }))
+await using (var other = await Session.CreateAsync(etcd, new SessionOptions { Ttl = TimeSpan.FromSeconds(10) }))
+{
+    await using (var held = await new EtcdLock(session, "demo/lock").LockAsync(TimeSpan.FromSeconds(5)))
+    {
+        Console.WriteLine($"held {held.Key} with fencing revision {held.Revision}");
+        var second = await new EtcdLock(other, "demo/lock").TryLockAsync(TimeSpan.FromMilliseconds(200));
+        Console.WriteLine($"a second session trying for 200 ms: {(second is null ? "not acquired" : "acquired?!")}");
+        var fenced = await held.FencedTxn().Then(TxnOp.Put("demo/state", "written under the lock")).CommitAsync();
+        Console.WriteLine($"fenced write succeeded: {fenced.Succeeded}");
+    }
+    await using (var next = await new EtcdLock(other, "demo/lock").LockAsync(TimeSpan.FromSeconds(5)))
+    {
+        Console.WriteLine($"after release the second session holds it, revision {next.Revision}");
+    }
+
+    Section("Leader election");
+    var election = new Election(session, "demo/election");
+    await using (var leadership = await election.CampaignAsync("node-1"))
+    {
+        await leadership.ProclaimAsync("node-1 (v2)");
+        var leader = await election.GetLeaderAsync();
+        Console.WriteLine($"leader: {leader?.ValueString} (key {leader?.Key})");
+    }
+    Console.WriteLine($"after resigning: {((await election.GetLeaderAsync()) is null ? "no leader" : "a leader")}");
+}
+
+Section("A distributed counter and a sequence");
+var counter = new EtcdCounter(etcd, "demo/counter");
+await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => counter.IncrementAsync()));
+Console.WriteLine($"10 concurrent increments: counter = {await counter.GetAsync()}");
+var sequence = new EtcdSequence(etcd, "demo/sequence");
+Console.WriteLine($"sequence: {await sequence.NextAsync()}, {await sequence.NextAsync()}, {await sequence.NextAsync()}");
+
+Section("A multi-producer, multi-consumer queue");
+var queue = new DistributedQueue(etcd, "demo/queue");
+var consumer = queue.DequeueAsync();   // waits (by watch) until an item arrives
+foreach (var job in new[] { "job-1", "job-2", "job-3" }) await queue.EnqueueAsync(job);
+Console.WriteLine($"consumer got {(await consumer).ToStringUtf8()}, then {(await queue.DequeueAsync()).ToStringUtf8()}, then {(await queue.DequeueAsync()).ToStringUtf8()}; left: {await queue.CountAsync()}");
+
 await etcd.DeleteAsync(KeySet.Prefix("mykey"));
+await etcd.DeleteAsync(KeySet.Prefix("demo/"));
 Console.WriteLine();
 Console.WriteLine("Demo finished.");
 
