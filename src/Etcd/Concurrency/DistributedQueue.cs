@@ -15,7 +15,9 @@ namespace Etcd.Concurrency;
 /// <para><see cref="TakeAsync"/> is <i>at least once</i>: it claims the item with a key on the consumer's session
 /// lease; <see cref="QueueItem.AckAsync"/> removes it, <see cref="QueueItem.ReleaseAsync"/> hands it back, and if the
 /// consumer's session ends first the item is delivered again (so it may be processed twice). Claimed items are skipped
-/// by every consumer, of either kind.</para>
+/// by every consumer, of either kind. A claim's value is a random token of the attempt that made it: if the claim
+/// transaction fails with an unknown outcome, the claim holding that token is deleted again (best effort, 5 s at most),
+/// so the item is not hidden until the session ends.</para>
 /// <para><b>Order.</b> Items are ordered by the time their enqueue started, on the producer's clock (UTC ticks, made
 /// strictly increasing within a process). A single consumer therefore receives each producer's items in the order that
 /// producer enqueued them, and items of different producers by time; producers on machines whose clocks disagree are

@@ -42,42 +42,45 @@ public sealed class DoubleBarrier
     /// <summary>
     /// Enters the barrier and returns once <see cref="Count"/> participants have entered. Throws
     /// <see cref="EtcdBarrierFullException"/> when the barrier already had <see cref="Count"/> participants, and
-    /// <see cref="EtcdLeaseLostException"/> when the session ends while waiting. A failed or cancelled wait withdraws
-    /// this participant.
+    /// <see cref="EtcdLeaseLostException"/> when the session ends while waiting. A failed or cancelled join or wait
+    /// withdraws this participant (best effort; its key goes with the session at the latest). If the put that opens
+    /// the barrier fails with an unknown outcome, the others may have passed already: the error is thrown and this
+    /// participant stays entered, so call <see cref="LeaveAsync"/> (or end the session).
     /// </summary>
     public async Task EnterAsync(CancellationToken cancellationToken = default)
     {
         if (_entered) throw new InvalidOperationException("This participant has already entered the barrier; leave it first.");
-        EtcdBytes myKey;
-        TxnResponse joined;
-        do
-        {
-            myKey = EtcdBytes.Concat(_waiters, Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture));
-            // Joining and counting in one transaction: the count includes exactly the participants before us and us.
-            joined = await _keyspace.Txn()
-                .If(Compare.CreateRevision(myKey).Equal(0))
-                .Then(
-                    TxnOp.Put(myKey, EtcdBytes.Empty, new PutOptions { Lease = _session.LeaseId }),
-                    TxnOp.Get(KeySet.Prefix(_waiters), new GetOptions { CountOnly = true }))
-                .CommitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        while (!joined.Succeeded);
-
-        long participants = joined.Response<GetResponse>(1).Count;
+        EtcdBytes myKey = default;
+        long participants;
+        long joinedRevision;
         try
         {
+            TxnResponse joined;
+            do
+            {
+                // The key is chosen before sending, so a join whose answer is lost (timeout, cancellation) can still be
+                // withdrawn: it is unique, so deleting it never removes another participant.
+                myKey = EtcdBytes.Concat(_waiters, Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture));
+                // Joining and counting in one transaction: the count includes exactly the participants before us and us.
+                joined = await _keyspace.Txn()
+                    .If(Compare.CreateRevision(myKey).Equal(0))
+                    .Then(
+                        TxnOp.Put(myKey, EtcdBytes.Empty, new PutOptions { Lease = _session.LeaseId }),
+                        TxnOp.Get(KeySet.Prefix(_waiters), new GetOptions { CountOnly = true }))
+                    .CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            while (!joined.Succeeded);
+            participants = joined.Response<GetResponse>(1).Count;
+            joinedRevision = joined.Header.Revision;
+
             if (participants > Count)
             {
                 throw new EtcdBarrierFullException(
                     $"Double barrier {Name} already has {Count} participants; this one ({participants}) withdrew.", Count, participants);
             }
-            if (participants == Count)
+            if (participants < Count)
             {
-                await _keyspace.PutAsync(_ready, EtcdBytes.Empty, cancellationToken: cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await WaitForPutWhileSessionLivesAsync(_ready, joined.Header.Revision + 1, cancellationToken).ConfigureAwait(false);
+                await WaitForPutWhileSessionLivesAsync(_ready, joinedRevision + 1, cancellationToken).ConfigureAwait(false);
             }
         }
         catch
@@ -85,8 +88,16 @@ public sealed class DoubleBarrier
             await WithdrawAsync(myKey).ConfigureAwait(false);
             throw;
         }
+
         _myKey = myKey;
         _entered = true;
+        if (participants == Count)
+        {
+            // Not cancellable (the client's request timeout bounds it) and never withdrawn: once it may have applied,
+            // the others may have passed, and withdrawing would leave them with one participant too few. On an error
+            // its outcome is unknown; this participant then stays entered and the error is thrown.
+            await _keyspace.PutAsync(_ready, EtcdBytes.Empty, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
@@ -135,8 +146,10 @@ public sealed class DoubleBarrier
             }
             else
             {
-                var deleted = await _keyspace.DeleteAsync(_myKey, cancellationToken: cancellationToken).ConfigureAwait(false);
-                await KeyWaits.WaitForDeleteAsync(_keyspace, keys[0].Key, deleted.Header.Revision + 1, cancellationToken).ConfigureAwait(false);
+                await _keyspace.DeleteAsync(_myKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+                // From the read's revision, not the delete's: the first key may have gone in between (its session
+                // ended), and a watch starting after that delete would wait forever.
+                await KeyWaits.WaitForDeleteAsync(_keyspace, keys[0].Key, waiters.Header.Revision + 1, cancellationToken).ConfigureAwait(false);
             }
         }
         _entered = false;
@@ -181,6 +194,7 @@ public sealed class DoubleBarrier
     /// <summary>Deletes a participant key after a failed enter (best effort, bounded by the client's request timeout; the lease removes it otherwise).</summary>
     private async Task WithdrawAsync(EtcdBytes myKey)
     {
+        if (myKey.IsEmpty) return;
         try
         {
             await _keyspace.DeleteAsync(myKey, cancellationToken: CancellationToken.None).ConfigureAwait(false);

@@ -49,7 +49,12 @@ public sealed class EtcdCounter
         return observed.Value;
     }
 
-    /// <summary>Adds <paramref name="delta"/> (may be negative) atomically and returns the new value.</summary>
+    /// <summary>
+    /// Adds <paramref name="delta"/> (may be negative) atomically and returns the new value. Under contention it retries
+    /// (with a short random backoff) until its compare-and-swap wins or <paramref name="cancellationToken"/> is
+    /// cancelled; there is no retry limit, so pass a token (or a timeout) when updates may be contended without end.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">The token was cancelled (between attempts nothing was added; during a commit, whether it applied is unknown).</exception>
     /// <exception cref="EtcdValueFormatException">The key holds something other than a decimal 64-bit integer.</exception>
     /// <exception cref="OverflowException">The result would not fit in 64 bits (nothing is written).</exception>
     public async Task<long> AddAsync(long delta, CancellationToken cancellationToken = default)

@@ -15,7 +15,19 @@ internal sealed record TakenItem(KeyValue Item, EtcdBytes ClaimKey, long ClaimRe
 internal sealed class QueueCore
 {
     /// <summary>How many of the oldest items one round reads and tries (in order, in one nested transaction).</summary>
+    /// <remarks>
+    /// etcd (3.4, api/v3rpc/key.go checkTxnRequest) counts a transaction's operations per level: max(compares, then
+    /// ops, else ops) must not exceed --max-txn-ops, and a nested transaction gets what its parents left. Each level of
+    /// the take chain uses 2, so a chain of n needs --max-txn-ops of at least 2n: 32 for 16, well within the default 128.
+    /// A server configured lower rejects the chain before applying anything; the take then halves its batch.
+    /// </remarks>
     internal const int BatchSize = 16;
+
+    /// <summary>How long the best-effort cleanup of a claim whose outcome is unknown may take.</summary>
+    private static readonly TimeSpan s_cleanupTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>How many candidates a take chain holds: <see cref="BatchSize"/> until the server rejects that many operations.</summary>
+    private int _chainLength = BatchSize;
 
     public QueueCore(IEtcdKeyspace keyspace, EtcdBytes name)
     {
@@ -96,7 +108,20 @@ internal sealed class QueueCore
             var (candidates, revision) = await ReadCandidatesAsync(cancellationToken).ConfigureAwait(false);
             if (candidates.Count > 0)
             {
-                var taken = await TryTakeFirstAsync(candidates, claimLease).ConfigureAwait(false);
+                int chainLength = Volatile.Read(ref _chainLength);
+                if (candidates.Count > chainLength) candidates.RemoveRange(chainLength, candidates.Count - chainLength);
+                TakenItem? taken;
+                try
+                {
+                    taken = await TryTakeFirstAsync(candidates, claimLease).ConfigureAwait(false);
+                }
+                catch (EtcdInvalidArgumentException error) when (chainLength > 1 && IsTooManyOps(error))
+                {
+                    // The server's --max-txn-ops is below what the chain needs. Such a request is rejected before it is
+                    // applied, so nothing was taken: shorten the chain for good and read again.
+                    Interlocked.CompareExchange(ref _chainLength, chainLength / 2, chainLength);
+                    continue;
+                }
                 if (taken is not null) return taken;
                 // Every candidate went to another consumer since the read: read again, there may be more.
                 continue;
@@ -105,6 +130,9 @@ internal sealed class QueueCore
             await WaitForChangeAsync(revision + 1, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    private static bool IsTooManyOps(EtcdException error)
+        => (error.ServerMessage ?? error.Message).Contains("too many operations in txn request", StringComparison.Ordinal);
 
     /// <summary>Claims the first unclaimed item for <paramref name="session"/>, waiting while there is none.</summary>
     public async Task<QueueItem> ClaimAsync(Session session, CancellationToken cancellationToken)
@@ -130,6 +158,9 @@ internal sealed class QueueCore
     /// </remarks>
     private async Task<TakenItem?> TryTakeFirstAsync(List<KeyValue> candidates, long claimLease)
     {
+        // A claim's value is a token of this attempt, so a claim whose outcome is unknown can be taken back without
+        // touching a claim another consumer made since.
+        EtcdBytes token = claimLease == 0 ? EtcdBytes.Empty : Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture);
         Transaction? chain = null;
         for (int i = candidates.Count - 1; i >= 0; i--)
         {
@@ -137,11 +168,22 @@ internal sealed class QueueCore
             var claim = ClaimKeyOf(item.Key);
             var step = new Transaction()
                 .If(Compare.ModRevision(item.Key).Equal(item.ModRevision), Compare.CreateRevision(claim).Equal(0))
-                .Then(claimLease == 0 ? TxnOp.Delete(item.Key) : TxnOp.Put(claim, EtcdBytes.Empty, new PutOptions { Lease = claimLease }));
+                .Then(claimLease == 0 ? TxnOp.Delete(item.Key) : TxnOp.Put(claim, token, new PutOptions { Lease = claimLease }));
             if (chain is not null) step.Else(TxnOp.Txn(chain));
             chain = step;
         }
-        var result = await Keyspace.TxnAsync(chain!, CancellationToken.None).ConfigureAwait(false);
+        TxnResponse result;
+        try
+        {
+            result = await Keyspace.TxnAsync(chain!, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception error) when (claimLease != 0 && !(error is EtcdInvalidArgumentException invalid && IsTooManyOps(invalid)))
+        {
+            // The claim may have applied without us hearing of it; left alone it would hide the item until the
+            // session ends. (A too-many-operations rejection is never applied: nothing to undo.)
+            await UnclaimAsync(candidates, token).ConfigureAwait(false);
+            throw;
+        }
         var level = result;
         for (int i = 0; i < candidates.Count; i++)
         {
@@ -156,6 +198,29 @@ internal sealed class QueueCore
             level = level.Response<TxnResponse>(0);
         }
         return null;
+    }
+
+    /// <summary>
+    /// Deletes whichever candidate's claim holds <paramref name="token"/> (at most one can), in one transaction of one
+    /// guarded delete per candidate. Best effort and bounded: if it fails too, the claim ends with its session.
+    /// </summary>
+    private async Task UnclaimAsync(List<KeyValue> candidates, EtcdBytes token)
+    {
+        var undo = new Transaction();
+        foreach (var item in candidates)
+        {
+            var claim = ClaimKeyOf(item.Key);
+            undo.Then(TxnOp.Txn(new Transaction().If(Compare.Value(claim).Equal(token)).Then(TxnOp.Delete(claim))));
+        }
+        try
+        {
+            using var timeout = new CancellationTokenSource(s_cleanupTimeout);
+            await Keyspace.TxnAsync(undo, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is EtcdException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The claim (if it was made) goes with the session's lease.
+        }
     }
 
     /// <summary>

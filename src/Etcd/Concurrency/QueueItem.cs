@@ -8,7 +8,9 @@ namespace Etcd.Concurrency;
 /// </summary>
 public sealed class QueueItem : IAsyncDisposable
 {
-    private const int Open = 0, Acked = 1, Released = 2;
+    // Open -> Pending (one acknowledgement or release in flight) -> Acked or Released; back to Open when that call
+    // fails, so it can be retried: both are guarded on the claim's create revision, so a retry never does harm.
+    private const int Open = 0, Acked = 1, Released = 2, Pending = 3;
 
     private readonly IEtcdKeyspace _keyspace;
     private int _state;
@@ -43,47 +45,70 @@ public sealed class QueueItem : IAsyncDisposable
     public CancellationToken Lost { get; }
 
     /// <summary>True once acknowledged or released here.</summary>
-    public bool IsSettled => Volatile.Read(ref _state) != Open;
+    public bool IsSettled => Volatile.Read(ref _state) is Acked or Released;
 
     /// <summary>
     /// Removes the item and its claim in one transaction guarded by the claim's create revision. Throws
     /// <see cref="EtcdClaimLostException"/> when the claim is gone (the item may then be processed twice), and
-    /// <see cref="InvalidOperationException"/> when the item was already acknowledged or released here.
+    /// <see cref="InvalidOperationException"/> when the item was already acknowledged or released here, or an
+    /// acknowledgement or release of it is in progress. After an error (the outcome unknown) it may be called again: a
+    /// retry of an acknowledgement that did apply reports success.
     /// </summary>
     public async Task AckAsync(CancellationToken cancellationToken = default)
     {
-        ThrowIfSettled();
-        var result = await _keyspace.Txn()
-            .If(Compare.CreateRevision(ClaimKey).Equal(ClaimRevision))
-            .Then(TxnOp.Delete(Key), TxnOp.Delete(ClaimKey))
-            .CommitAsync(cancellationToken).ConfigureAwait(false);
-        if (!result.Succeeded)
+        Begin();
+        var settled = false;
+        try
         {
-            throw new EtcdClaimLostException(
-                $"The claim on queue item {Key} is gone (session lost or claim released); the item may be delivered to another consumer.", Key);
+            var result = await _keyspace.Txn()
+                .If(Compare.CreateRevision(ClaimKey).Equal(ClaimRevision))
+                .Then(TxnOp.Delete(Key), TxnOp.Delete(ClaimKey))
+                .Else(TxnOp.Get(Key, new GetOptions { CountOnly = true }))
+                .CommitAsync(cancellationToken).ConfigureAwait(false);
+            // The claim is gone. If the item is gone too while the session is still alive, the claim cannot have
+            // expired (and releasing is excluded by the state): an earlier acknowledgement of ours applied although
+            // its answer was lost. The session's Lost fires at the latest when the lease may have expired on the server.
+            if (!result.Succeeded && (result.Response<GetResponse>(0).Count != 0 || Lost.IsCancellationRequested))
+            {
+                throw new EtcdClaimLostException(
+                    $"The claim on queue item {Key} is gone (session lost or claim released); the item may be delivered to another consumer.", Key);
+            }
+            settled = true;
         }
-        Volatile.Write(ref _state, Acked);
+        finally
+        {
+            Volatile.Write(ref _state, settled ? Acked : Open);
+        }
     }
 
     /// <summary>
     /// Deletes the claim (guarded by its create revision) so the item is available again, at its original place in
     /// the order. A claim that is already gone is not an error: the item is available again either way. Throws
-    /// <see cref="InvalidOperationException"/> when the item was already acknowledged or released here.
+    /// <see cref="InvalidOperationException"/> when the item was already acknowledged or released here, or an
+    /// acknowledgement or release of it is in progress.
     /// </summary>
     public async Task ReleaseAsync(CancellationToken cancellationToken = default)
     {
-        ThrowIfSettled();
-        await _keyspace.Txn()
-            .If(Compare.CreateRevision(ClaimKey).Equal(ClaimRevision))
-            .Then(TxnOp.Delete(ClaimKey))
-            .CommitAsync(cancellationToken).ConfigureAwait(false);
-        Volatile.Write(ref _state, Released);
+        Begin();
+        var settled = false;
+        try
+        {
+            await _keyspace.Txn()
+                .If(Compare.CreateRevision(ClaimKey).Equal(ClaimRevision))
+                .Then(TxnOp.Delete(ClaimKey))
+                .CommitAsync(cancellationToken).ConfigureAwait(false);
+            settled = true;
+        }
+        finally
+        {
+            Volatile.Write(ref _state, settled ? Released : Open);
+        }
     }
 
-    /// <summary>Releases the item unless it was acknowledged or released (waiting 10 s at most); a failed release is not thrown, the claim then ends with its session.</summary>
+    /// <summary>Releases the item unless it was acknowledged or released or one of those is in progress (waiting 10 s at most); a failed release is not thrown, the claim then ends with its session.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (IsSettled) return;
+        if (Volatile.Read(ref _state) != Open) return;
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
@@ -95,11 +120,17 @@ public sealed class QueueItem : IAsyncDisposable
         }
     }
 
-    private void ThrowIfSettled()
+    /// <summary>Moves Open to Pending atomically, so only one acknowledgement or release is ever in flight.</summary>
+    private void Begin()
     {
-        var state = Volatile.Read(ref _state);
-        if (state != Open)
-            throw new InvalidOperationException($"Queue item {Key} was already {(state == Acked ? "acknowledged" : "released")}.");
+        var state = Interlocked.CompareExchange(ref _state, Pending, Open);
+        if (state == Open) return;
+        throw new InvalidOperationException(state switch
+        {
+            Acked => $"Queue item {Key} was already acknowledged.",
+            Released => $"Queue item {Key} was already released.",
+            _ => $"An acknowledgement or release of queue item {Key} is in progress.",
+        });
     }
 
     /// <inheritdoc />

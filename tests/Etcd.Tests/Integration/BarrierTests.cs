@@ -142,6 +142,107 @@ public sealed class BarrierTests(EtcdFixture etcd) : ClientTestBase(etcd), IClas
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => alone).WaitAsync(TimeSpan.FromSeconds(10));
     }
 
+    private async Task WaitForWaitersAsync(string barrier, long count)
+    {
+        var deadline = DateTime.UtcNow + s_should;
+        while ((await Ns.GetAsync(KeySet.Prefix(barrier + "/waiters/"), new GetOptions { CountOnly = true })).Count != count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{barrier} did not reach {count} waiters within {s_should.TotalSeconds} s");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task Double_barrier_leave_ends_when_the_first_participant_vanishes_just_before_another_deletes_its_key()
+    {
+        var hooked = new HookedKeyspace(Ns);
+        await using var sa = await Session.CreateAsync(Ns);
+        await using var sb = await Session.CreateAsync(hooked);
+        var a = new DoubleBarrier(sa, "vanish", 2);
+        var b = new DoubleBarrier(sb, "vanish", 2);
+        var enterA = a.EnterAsync();
+        await WaitForWaitersAsync("vanish", 1); // A's key is the first one
+        await Within(Task.WhenAll(enterA, b.EnterAsync()), "both entering");
+
+        // B has read [A, B]; A's session ends right before B deletes its own key.
+        hooked.BeforeDelete = async _ =>
+        {
+            hooked.BeforeDelete = null;
+            await sa.Lease.RevokeAsync();
+        };
+        await Within(b.LeaveAsync(), "B leaving after A's key went between B's read and B's delete");
+        Assert.Equal(0, (await Ns.GetAsync(KeySet.Prefix("vanish/waiters/"), new GetOptions { CountOnly = true })).Count);
+    }
+
+    [Fact]
+    public async Task A_join_whose_answer_is_lost_is_withdrawn_so_a_retry_counts_once()
+    {
+        var hooked = new HookedKeyspace(Ns);
+        await using var session = await Session.CreateAsync(hooked);
+        var p = new DoubleBarrier(session, "lost-join", 2);
+        hooked.AfterTxn = (_, _) =>
+        {
+            hooked.AfterTxn = null;
+            throw new EtcdDeadlineExceededException("simulated: the answer of an applied join was lost");
+        };
+        await Assert.ThrowsAsync<EtcdDeadlineExceededException>(() => p.EnterAsync());
+        Assert.Equal(0, (await Ns.GetAsync(KeySet.Prefix("lost-join/waiters/"), new GetOptions { CountOnly = true })).Count);
+
+        // The retry is alone in a barrier of two: it must wait, not pass on its own stale key.
+        using var stop = new CancellationTokenSource();
+        var retry = p.EnterAsync(stop.Token);
+        await AssertStillWaiting("a lone retry after a lost join", retry);
+        stop.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => retry).WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task A_cancellation_after_the_opening_put_applied_does_not_withdraw_the_last_participant()
+    {
+        var hooked = new HookedKeyspace(Ns);
+        await using var s1 = await Session.CreateAsync(Ns);
+        await using var s2 = await Session.CreateAsync(hooked);
+        var first = new DoubleBarrier(s1, "late-cancel", 2);
+        var last = new DoubleBarrier(s2, "late-cancel", 2);
+        var enterFirst = first.EnterAsync();
+        await WaitForWaitersAsync("late-cancel", 1);
+
+        // The caller cancels just as the opening put applied (a client would then throw OperationCanceledException).
+        using var cts = new CancellationTokenSource();
+        hooked.AfterPut = (_, token) =>
+        {
+            hooked.AfterPut = null;
+            cts.Cancel();
+            token.ThrowIfCancellationRequested();
+            return Task.CompletedTask;
+        };
+        await Within(last.EnterAsync(cts.Token), "the last participant entering");
+        await Within(enterFirst, "the first participant passing");
+        Assert.Equal(2, (await Ns.GetAsync(KeySet.Prefix("late-cancel/waiters/"), new GetOptions { CountOnly = true })).Count);
+        await Within(Task.WhenAll(first.LeaveAsync(), last.LeaveAsync()), "both leaving");
+    }
+
+    [Fact]
+    public async Task An_opening_put_with_an_unknown_outcome_keeps_the_participant_entered()
+    {
+        var hooked = new HookedKeyspace(Ns);
+        await using var s1 = await Session.CreateAsync(Ns);
+        await using var s2 = await Session.CreateAsync(hooked);
+        var first = new DoubleBarrier(s1, "unknown-put", 2);
+        var last = new DoubleBarrier(s2, "unknown-put", 2);
+        var enterFirst = first.EnterAsync();
+        await WaitForWaitersAsync("unknown-put", 1);
+        hooked.AfterPut = (_, _) =>
+        {
+            hooked.AfterPut = null;
+            throw new EtcdUnavailableException("simulated: the answer of the applied opening put was lost");
+        };
+        await Assert.ThrowsAsync<EtcdUnavailableException>(() => last.EnterAsync());
+        await Within(enterFirst, "the first participant passing");
+        Assert.Equal(2, (await Ns.GetAsync(KeySet.Prefix("unknown-put/waiters/"), new GetOptions { CountOnly = true })).Count);
+        await Within(Task.WhenAll(first.LeaveAsync(), last.LeaveAsync()), "both leaving");
+    }
+
     [Fact]
     public async Task Bad_arguments_and_misuse_are_rejected()
     {

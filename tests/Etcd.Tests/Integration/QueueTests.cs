@@ -283,6 +283,78 @@ public sealed class QueueTests(EtcdFixture etcd, ITestOutputHelper output) : Cli
     }
 
     [Fact]
+    public async Task A_claim_whose_answer_is_lost_is_taken_back_so_the_item_is_not_hidden()
+    {
+        var hooked = new HookedKeyspace(Ns);
+        var queue = new DistributedQueue(hooked, "lost-claim");
+        var key = await queue.EnqueueAsync("job");
+        await using var session = await Session.CreateAsync(Ns);
+        // The take transaction (the one with compares; the read has none) applies, then its answer is lost.
+        hooked.AfterTxn = (txn, _) =>
+        {
+            if (txn.Compares.Count == 0) return Task.CompletedTask;
+            hooked.AfterTxn = null;
+            throw new EtcdUnavailableException("simulated: the answer of an applied claim was lost");
+        };
+        await Assert.ThrowsAsync<EtcdUnavailableException>(() => queue.TakeAsync(session));
+
+        Assert.Equal(0, (await Ns.GetAsync(KeySet.Prefix("lost-claim/claims/"), new GetOptions { CountOnly = true })).Count);
+        await using var other = await Session.CreateAsync(Ns);
+        var item = await queue.TryTakeAsync(other);
+        Assert.NotNull(item);
+        Assert.Equal(key, item.Key);
+        await item.AckAsync();
+    }
+
+    [Fact]
+    public async Task Concurrent_ack_and_release_send_only_one_and_the_ack_is_not_overwritten()
+    {
+        var queue = new DistributedQueue(Ns, "settle");
+        await queue.EnqueueAsync("job");
+        await using var session = await Session.CreateAsync(Ns);
+        var item = await queue.TakeAsync(session);
+
+        // Both start before either answer arrives: the second must be refused, not sent.
+        var ack = item.AckAsync();
+        var release = item.ReleaseAsync();
+        var dispose = item.DisposeAsync().AsTask();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => release);
+        await ack;
+        await dispose;
+        Assert.True(item.IsSettled);
+        Assert.Equal(0, await queue.CountAsync());
+        var again = await Assert.ThrowsAsync<InvalidOperationException>(() => item.ReleaseAsync());
+        Assert.Contains("acknowledged", again.Message);
+    }
+
+    [Fact]
+    public async Task Retrying_an_ack_whose_answer_was_lost_reports_success()
+    {
+        var hooked = new HookedKeyspace(Ns);
+        var queue = new DistributedQueue(hooked, "ack-retry");
+        await queue.EnqueueAsync("job");
+        await using var session = await Session.CreateAsync(Ns);
+        var item = await queue.TakeAsync(session);
+        hooked.AfterTxn = (_, _) =>
+        {
+            hooked.AfterTxn = null;
+            throw new EtcdDeadlineExceededException("simulated: the answer of an applied acknowledgement was lost");
+        };
+        await Assert.ThrowsAsync<EtcdDeadlineExceededException>(() => item.AckAsync());
+        Assert.False(item.IsSettled);
+        Assert.Equal(0, await queue.CountAsync());
+
+        await item.AckAsync();
+        Assert.True(item.IsSettled);
+
+        // A claim that really went (released elsewhere, the item still there) is still reported as lost.
+        await queue.EnqueueAsync("next");
+        var next = await queue.TakeAsync(session);
+        await Ns.DeleteAsync(next.ClaimKey);
+        await Assert.ThrowsAsync<EtcdClaimLostException>(() => next.AckAsync());
+    }
+
+    [Fact]
     public async Task Bad_arguments_are_rejected_before_sending()
     {
         Assert.Throws<ArgumentNullException>(() => new DistributedQueue(null!, "q"));
