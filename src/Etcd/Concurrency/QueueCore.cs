@@ -102,32 +102,52 @@ internal sealed class QueueCore
     /// </summary>
     public async Task<TakenItem?> TakeAsync(long claimLease, bool wait, CancellationToken cancellationToken)
     {
-        while (true)
+        ChangeSignal? changes = null; // a watch from now, started the first time nothing is available
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var (candidates, revision) = await ReadCandidatesAsync(cancellationToken).ConfigureAwait(false);
-            if (candidates.Count > 0)
+            while (true)
             {
-                int chainLength = Volatile.Read(ref _chainLength);
-                if (candidates.Count > chainLength) candidates.RemoveRange(chainLength, candidates.Count - chainLength);
-                TakenItem? taken;
-                try
+                cancellationToken.ThrowIfCancellationRequested();
+                var candidates = await ReadCandidatesAsync(cancellationToken).ConfigureAwait(false);
+                if (candidates.Count > 0)
                 {
-                    taken = await TryTakeFirstAsync(candidates, claimLease).ConfigureAwait(false);
-                }
-                catch (EtcdInvalidArgumentException error) when (chainLength > 1 && IsTooManyOps(error))
-                {
-                    // The server's --max-txn-ops is below what the chain needs. Such a request is rejected before it is
-                    // applied, so nothing was taken: shorten the chain for good and read again.
-                    Interlocked.CompareExchange(ref _chainLength, chainLength / 2, chainLength);
+                    int chainLength = Volatile.Read(ref _chainLength);
+                    if (candidates.Count > chainLength) candidates.RemoveRange(chainLength, candidates.Count - chainLength);
+                    TakenItem? taken;
+                    try
+                    {
+                        taken = await TryTakeFirstAsync(candidates, claimLease).ConfigureAwait(false);
+                    }
+                    catch (EtcdInvalidArgumentException error) when (chainLength > 1 && IsTooManyOps(error))
+                    {
+                        // The server's --max-txn-ops is below what the chain needs. Such a request is rejected before it is
+                        // applied, so nothing was taken: shorten the chain for good and read again.
+                        Interlocked.CompareExchange(ref _chainLength, chainLength / 2, chainLength);
+                        continue;
+                    }
+                    if (taken is not null) return taken;
+                    // Every candidate went to another consumer since the read: read again, there may be more.
                     continue;
                 }
-                if (taken is not null) return taken;
-                // Every candidate went to another consumer since the read: read again, there may be more.
-                continue;
+                if (!wait) return null;
+                if (changes is null)
+                {
+                    // Watch from now, then read again: a change before the watch started shows in that read, a later one
+                    // wakes the watch. (A watch from the read's revision would be served by etcd's 100 ms catch-up loop.)
+                    changes = await ChangeSignal.StartAsync(this, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+                if (!await changes.WaitAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    // The watch ended (its resume point was compacted after a reconnect): start a new one and read again.
+                    await changes.DisposeAsync().ConfigureAwait(false);
+                    changes = null;
+                }
             }
-            if (!wait) return null;
-            await WaitForChangeAsync(revision + 1, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (changes is not null) await changes.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -224,11 +244,10 @@ internal sealed class QueueCore
     }
 
     /// <summary>
-    /// Up to <see cref="BatchSize"/> unclaimed items in delivery order (key order: priority bucket, then enqueue time),
-    /// and a revision such that every change after it may make more available (the revision of the first read; later
-    /// reads are newer, so waiting from here misses nothing). Reads only the head of the queue, whatever its length.
+    /// Up to <see cref="BatchSize"/> unclaimed items in delivery order (key order: priority bucket, then enqueue time).
+    /// Reads only the head of the queue, whatever its length.
     /// </summary>
-    private async Task<(List<KeyValue> Candidates, long Revision)> ReadCandidatesAsync(CancellationToken cancellationToken)
+    private async Task<List<KeyValue>> ReadCandidatesAsync(CancellationToken cancellationToken)
     {
         var first = await Keyspace.Txn()
             .Then(TxnOp.Get(KeySet.Prefix(ItemsPrefix), new GetOptions { Limit = BatchSize }),
@@ -243,7 +262,7 @@ internal sealed class QueueCore
             var deeper = await Keyspace.GetAsync(KeySet.Prefix(ItemsPrefix), new GetOptions { Limit = BatchSize + claimed.Count }, cancellationToken).ConfigureAwait(false);
             candidates = Unclaimed(deeper.Kvs, claimed);
         }
-        return (candidates, first.Header.Revision);
+        return candidates;
     }
 
     private HashSet<EtcdBytes> ClaimedSuffixes(GetResponse claims)
@@ -265,23 +284,62 @@ internal sealed class QueueCore
     }
 
     /// <summary>
-    /// Waits for something that may make an item available after <paramref name="fromRevision"/> - 1: a new item, or a
-    /// claim going away (released, acknowledged or expired with its session). Item deletes and new claims are ignored.
+    /// Signals anything that may make an item available: a new item, or a claim going away (released, acknowledged or
+    /// expired with its session). Item deletes and new claims are ignored. Watches the queue from the moment it starts.
     /// </summary>
-    private async Task WaitForChangeAsync(long fromRevision, CancellationToken cancellationToken)
+    private sealed class ChangeSignal : IAsyncDisposable
     {
-        try
+        private readonly SemaphoreSlim _changed = new(0);
+        private WatchSubscription _watch = null!;
+
+        public static async Task<ChangeSignal> StartAsync(QueueCore queue, CancellationToken cancellationToken)
         {
-            var options = new WatchOptions { StartRevision = fromRevision };
-            await foreach (var e in Keyspace.WatchAsync(KeySet.Prefix(Root), options, cancellationToken).ConfigureAwait(false))
+            var signal = new ChangeSignal();
+            signal._watch = queue.Keyspace.Watch(KeySet.Prefix(queue.Root), e =>
             {
-                if (e.Type == WatchEventType.Put && e.Kv.Key.StartsWith(ItemsPrefix)) return;
-                if (e.Type == WatchEventType.Delete && e.Kv.Key.StartsWith(ClaimsPrefix)) return;
+                bool relevant = (e.Type == WatchEventType.Put && e.Kv.Key.StartsWith(queue.ItemsPrefix))
+                             || (e.Type == WatchEventType.Delete && e.Kv.Key.StartsWith(queue.ClaimsPrefix));
+                // One pending wake-up is enough: the consumer reads everything there is when it wakes.
+                if (relevant && signal._changed.CurrentCount == 0) signal._changed.Release();
+            });
+            try
+            {
+                await Task.WhenAny(signal._watch.Started, signal._watch.Completion).WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (signal._watch.Completion.IsCompleted) await signal._watch.Completion.ConfigureAwait(false);
             }
+            catch
+            {
+                await signal.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+            return signal;
         }
-        catch (EtcdCompactedException)
+
+        /// <summary>True after a change; false when the watch ended because its history was compacted (start a new one).</summary>
+        public async Task<bool> WaitAsync(CancellationToken cancellationToken)
         {
-            // History since the read is gone: the caller reads again, which is what a wake-up does anyway.
+            var changed = _changed.WaitAsync(cancellationToken);
+            var first = await Task.WhenAny(changed, _watch.Completion).ConfigureAwait(false);
+            if (first == changed)
+            {
+                await changed.ConfigureAwait(false);
+                return true;
+            }
+            try
+            {
+                await _watch.Completion.ConfigureAwait(false);
+            }
+            catch (EtcdCompactedException)
+            {
+                return false;
+            }
+            throw new InvalidOperationException("The queue's watch ended without a reason.");
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _watch.DisposeAsync().ConfigureAwait(false);
+            _changed.Dispose();
         }
     }
 }
