@@ -1,4 +1,4 @@
-namespace Etcd.Tests.Integration;
+namespace Etcd.Tests.Infrastructure;
 
 /// <summary>
 /// A keyspace that forwards everything to another one and lets a test step in around writes: run something just before
