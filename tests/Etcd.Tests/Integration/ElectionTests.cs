@@ -289,7 +289,7 @@ public sealed class ElectionTests(EtcdFixture etcd) : ClientTestBase(etcd), ICla
         await WaitForKeyCountAsync(Client, Name + "/", 2);
         using (var cancel = new CancellationTokenSource())
         {
-            await Assert.ThrowsAsync<InvalidOperationException>(() => b.CampaignAsync("b2", cancel.Token));
+            await Assert.ThrowsAsync<InvalidOperationException>(() => b.CampaignAsync("b2", cancel.Token).WaitAsync(Long));
             cancel.Cancel();
         }
         Assert.False(await CompletesWithinAsync(first, TimeSpan.FromSeconds(1)), "the first campaign ended");

@@ -238,12 +238,12 @@ public sealed class ServerLockTests(EtcdFixture etcd) : ClientTestBase(etcd), IC
 
         proxy.Refusing = true;
         proxy.CutAll();
-        await Assert.ThrowsAnyAsync<EtcdException>(() => held.UnlockAsync());
+        await Assert.ThrowsAnyAsync<EtcdException>(() => held.UnlockAsync().WaitAsync(Long));
         await held.DisposeAsync();
         Assert.True(held.IsLost);
         Assert.Equal([held.Key.ToStringUtf8()], await KeysUnderNameAsync());
         // The delete's outcome is not known yet: the same lease must not lock the name again through this client.
-        await Assert.ThrowsAsync<InvalidOperationException>(() => proxied.Locks.LockAsync(Name, lease));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => proxied.Locks.LockAsync(Name, lease).WaitAsync(Long));
 
         proxy.Refusing = false;
         await WaitUntilAsync(async () => (await KeysUnderNameAsync()).Count == 0, Long, "the background unlock deleting the key");
