@@ -6,7 +6,9 @@ namespace Etcd.Concurrency;
 /// Leader election among sessions: each candidate puts the key <c>name/&lt;hex lease id&gt;</c> with its session's lease,
 /// and the first-created key leads. The layout and protocol are those of etcd's Go client (<c>concurrency.NewElection</c>)
 /// and <c>etcdctl elect</c>, so candidates and observers of either kind mix. Works inside a namespace when the session
-/// was created over one. An instance holds no state of its own beyond its key: one campaign per session and name at a time.
+/// was created over one. An instance runs one campaign at a time (a second concurrent <see cref="CampaignAsync(EtcdBytes, CancellationToken)"/>
+/// is <see cref="InvalidOperationException"/>). Several instances over the same session and name share one candidate key,
+/// so they must not campaign concurrently either (not enforced): cancelling one would withdraw the other's candidacy.
 /// </summary>
 /// <example><code>
 /// await using var session = await Session.CreateAsync(client);
@@ -26,6 +28,7 @@ public sealed class Election
     };
 
     private readonly EtcdBytes _prefix;
+    private int _campaigning;
 
     /// <summary>Creates the election <paramref name="name"/> for candidates of <paramref name="session"/>.</summary>
     public Election(Session session, EtcdBytes name)
@@ -57,7 +60,8 @@ public sealed class Election
     /// left behind would be kept alive by this session and block every later candidate).
     /// </summary>
     /// <exception cref="EtcdNotLeaderException">The candidate key was deleted by someone else while waiting.</exception>
-    /// <exception cref="EtcdLeaseLostException">The session's lease was lost while waiting.</exception>
+    /// <exception cref="EtcdLeaseLostException">The session's lease was lost (also when the server no longer knows it).</exception>
+    /// <exception cref="InvalidOperationException">A campaign of this instance is already running.</exception>
     public Task<Leadership> CampaignAsync(EtcdBytes value, CancellationToken cancellationToken = default)
     {
         if (value.IsNull) throw new ArgumentNullException(nameof(value));
@@ -86,7 +90,9 @@ public sealed class Election
     /// <summary>
     /// Yields the current leader (if any), then every change: each proclaim of the leader, and each new leader, in
     /// revision order and never twice. While there is no leader it waits on a watch (no polling). Intermediate states
-    /// may be skipped only when the watch history was compacted; the latest state is always delivered.
+    /// may be skipped only when the watch history was compacted; the latest state is always delivered. Like the watches
+    /// it uses, it rides out an unreachable server: its reads are retried (50 ms doubling to 1 s) until cancelled, or
+    /// until the session is lost (then the read's transient <see cref="EtcdException"/> ends the enumeration).
     /// </summary>
     public async IAsyncEnumerable<LeaderInfo> ObserveAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -142,7 +148,9 @@ public sealed class Election
         var keyspace = Session.Keyspace;
         while (true)
         {
-            var now = await keyspace.GetAsync(KeySet.Prefix(_prefix), s_firstCreated, cancellationToken).ConfigureAwait(false);
+            // Retried: a read failing once (after a leader change, a compaction or a reconnect) must not end the observation.
+            var now = await TransientRetry.ReadAsync(
+                token => keyspace.GetAsync(KeySet.Prefix(_prefix), s_firstCreated, token), Session.Lost, cancellationToken).ConfigureAwait(false);
             if (now.First is { } kv) return (LeaderInfo.From(kv), now.Header.Revision + 1);
             try
             {
@@ -182,9 +190,29 @@ public sealed class Election
     private async Task<Leadership> CampaignCoreAsync(EtcdBytes value, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        // Two campaigns of one instance share one key: a cancelled second one would withdraw the first.
+        if (Interlocked.CompareExchange(ref _campaigning, 1, 0) != 0)
+            throw new InvalidOperationException($"A campaign in election {Name} is already running on this Election instance; wait for it to end first.");
         var lease = Session.Lease;
-        if (lease.IsLost)
-            throw new EtcdLeaseLostException($"Cannot campaign in election {Name}: the session's lease {lease.Id:x} is lost.", lease.Id, lease.LostReason);
+        try
+        {
+            if (lease.IsLost)
+                throw new EtcdLeaseLostException($"Cannot campaign in election {Name}: the session's lease {lease.Id:x} is lost.", lease.Id, lease.LostReason);
+            return await CampaignOnceAsync(value, lease, cancellationToken).ConfigureAwait(false);
+        }
+        catch (EtcdLeaseNotFoundException error) when (error.LeaseId == lease.Id || error.LeaseId == 0)
+        {
+            // The lease was revoked or expired elsewhere and the session has not noticed yet: that is a lost lease.
+            throw new EtcdLeaseLostException($"Cannot campaign in election {Name}: the server no longer knows the session's lease {lease.Id:x}.", lease.Id, error);
+        }
+        finally
+        {
+            Volatile.Write(ref _campaigning, 0);
+        }
+    }
+
+    private async Task<Leadership> CampaignOnceAsync(EtcdBytes value, Lease lease, CancellationToken cancellationToken)
+    {
         var keyspace = Session.Keyspace;
 
         TxnResponse txn;

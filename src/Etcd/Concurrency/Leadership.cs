@@ -192,8 +192,10 @@ public sealed class Leadership : IAsyncDisposable
                 }
                 catch (EtcdCompactedException)
                 {
-                    // The history we needed is gone: look at the key now and follow it from there.
-                    var now = await keyspace.GetAsync(Key, cancellationToken: token).ConfigureAwait(false);
+                    // The history we needed is gone: look at the key now and follow it from there. The read is retried
+                    // through transient failures (the watch itself resumes after reconnects); losing the session stops it.
+                    var now = await TransientRetry.ReadAsync(
+                        t => keyspace.GetAsync(Key, cancellationToken: t), CancellationToken.None, token).ConfigureAwait(false);
                     if (now.First is not { } kv || kv.CreateRevision != Revision)
                     {
                         MarkLost(new EtcdNotLeaderException($"Election candidate key {Key} (revision {Revision}) no longer exists.", Key));

@@ -8,8 +8,14 @@ namespace Etcd;
 /// </summary>
 /// <remarks>
 /// A candidate's key is <c>name/&lt;lease id in hex&gt;</c>, so one lease campaigns in a given election at most once;
-/// this client refuses a second campaign of the same lease and name until the first resigns or fails. Keys are raw:
-/// the service does not see namespaces.
+/// this client refuses a second campaign of the same lease and name until the first resigns, fails or is found to be
+/// over (a proclaim answered "not leader"). Keys are raw: the service does not see namespaces.
+/// <para>
+/// A <see cref="LeaderKey"/> is a snapshot, not a live handle: leadership can end without any call here noticing (the
+/// lease expires, or another client deletes the key, e.g. <c>etcdctl del</c>, and the next candidate leads). Fence every
+/// write made as leader with <see cref="LeaderKey.Fence"/> in a transaction; the election recipe
+/// (<see cref="Concurrency.Election"/>) offers a leadership that watches its key and reports its loss instead.
+/// </para>
 /// </remarks>
 public sealed class ElectionService
 {
@@ -22,7 +28,10 @@ public sealed class ElectionService
     /// <summary>
     /// Waits until this candidate leads election <paramref name="name"/> with <paramref name="value"/>, on a lease this
     /// or another client keeps alive. If the call is cancelled or fails, the candidate's key is deleted (best effort,
-    /// 5 s at most). A lease lost before or while waiting is <see cref="EtcdLeaseLostException"/>.
+    /// 5 s at most). A lease lost before or while waiting (also one the server no longer knows) is
+    /// <see cref="EtcdLeaseLostException"/>. Leadership is reported only after checking that the candidate's key still
+    /// exists with the campaign's create revision (the server does not re-check it); if it was deleted while waiting,
+    /// the campaign fails with <see cref="EtcdNotLeaderException"/>.
     /// </summary>
     public Task<LeaderKey> CampaignAsync(EtcdBytes name, EtcdBytes value, Lease lease, CancellationToken cancellationToken = default)
     {

@@ -15,7 +15,7 @@ public sealed class LockService
 {
     private readonly LockOperations _operations;
 
-    internal LockService(EtcdCallInvoker invoker, IEtcdKv kv) => _operations = new LockOperations(invoker, kv);
+    internal LockService(EtcdCallInvoker invoker, IEtcdKeyspace kv) => _operations = new LockOperations(invoker, kv);
 
     internal LockOperations Operations => _operations;
 
@@ -42,7 +42,11 @@ public sealed class LockService
         return CoordinationSupport.WithTimeoutAsync(timeout, "Lock", name, token => _operations.LockAsync(name, lease, token), cancellationToken);
     }
 
-    /// <summary>Releases the lock held by <paramref name="key"/> (a <see cref="ServerLock.Key"/>): the server deletes the key; a missing key is not an error.</summary>
+    /// <summary>
+    /// Releases the lock held by <paramref name="key"/> (a <see cref="ServerLock.Key"/>): the server deletes the key whatever
+    /// its incarnation; a missing key is not an error. Prefer <see cref="ServerLock.UnlockAsync"/>, which deletes only its own
+    /// incarnation of the key.
+    /// </summary>
     public Task UnlockAsync(EtcdBytes key, CancellationToken cancellationToken = default)
     {
         Guard.Key(key, nameof(key));

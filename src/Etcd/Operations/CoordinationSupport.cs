@@ -33,7 +33,8 @@ internal static class CoordinationSupport
 
     /// <summary>
     /// Runs a call the server holds until it succeeds, cancelled by the caller or by the loss of the lease (the server
-    /// would otherwise go on waiting, and even report success, for a key the lease took away).
+    /// would otherwise go on waiting, and even report success, for a key the lease took away). A lease the server no
+    /// longer knows (revoked or expired elsewhere, not yet noticed here) is <see cref="EtcdLeaseLostException"/> too.
     /// </summary>
     public static async Task<T> CallWhileLeaseLivesAsync<T>(Lease lease, string what, EtcdBytes name, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
@@ -41,6 +42,10 @@ internal static class CoordinationSupport
         try
         {
             return await call(linked.Token).ConfigureAwait(false);
+        }
+        catch (EtcdLeaseNotFoundException error) when (error.LeaseId == lease.Id || error.LeaseId == 0)
+        {
+            throw new EtcdLeaseLostException($"Lease {lease.Id:x} no longer exists on the server; it cannot hold {what} '{name}'.", lease.Id, error);
         }
         catch (OperationCanceledException error) when (!cancellationToken.IsCancellationRequested && lease.IsLost)
         {
@@ -53,20 +58,82 @@ internal static class CoordinationSupport
     }
 
     /// <summary>
-    /// Best-effort delete of a key this lease may have created during a call that failed or was cancelled (the server
-    /// deletes it itself when it sees the cancellation while waiting, but not when the call ended between its write and
-    /// its answer). Bounded; never throws.
+    /// Deletes <paramref name="key"/> only while it is the incarnation created at <paramref name="createRevision"/> with
+    /// <paramref name="leaseId"/> (0: whatever incarnation the key has now, read first, if it carries the lease), so a late
+    /// delete can never remove a later lock or candidacy on the same key. Returns whether it deleted; throws on failure.
     /// </summary>
-    public static async Task CleanUpAsync(IEtcdKv kv, EtcdBytes key)
+    public static async Task<bool> DeleteIfOursAsync(IEtcdKv kv, EtcdBytes key, long leaseId, long createRevision, CancellationToken cancellationToken)
+    {
+        if (createRevision == 0)
+        {
+            var read = await kv.GetAsync(key, new GetOptions { KeysOnly = true }, cancellationToken).ConfigureAwait(false);
+            if (read.First is not { } current || current.Lease != leaseId) return false;
+            createRevision = current.CreateRevision;
+        }
+        var result = await kv.Txn()
+            .If(Compare.CreateRevision(key).Equal(createRevision), Compare.Lease(key).Equal(leaseId))
+            .Then(TxnOp.Delete(key))
+            .CommitAsync(cancellationToken).ConfigureAwait(false);
+        return result.Succeeded;
+    }
+
+    /// <summary>
+    /// Deletes a key this lease may have created (see <see cref="DeleteIfOursAsync"/>) and then releases
+    /// <paramref name="claim"/>, so the lease may ask for the name again. Used after a call that failed or was cancelled
+    /// (the server deletes the key itself when it sees the cancellation while waiting, but not when the call ended between
+    /// its write and its answer) and after an unlock that could not be sent. The first attempt is bounded (5 s); when its
+    /// outcome is unknown the claim is kept and the delete retried in the background until it is answered, the lease is
+    /// lost (its keys go with it) or the client is disposed. Never throws.
+    /// </summary>
+    public static async Task CleanUpAsync(IEtcdKv kv, EtcdBytes key, Lease lease, long createRevision, HeldKeys.Claim claim)
+    {
+        if (await TryDeleteIfOursAsync(kv, key, lease, createRevision, CleanUpTimeout).ConfigureAwait(false))
+        {
+            claim.Release();
+            return;
+        }
+        CleanUpInBackground(kv, key, lease, createRevision, claim);
+    }
+
+    /// <summary>As <see cref="CleanUpAsync"/>, but every attempt runs in the background (the first after a short pause).</summary>
+    public static void CleanUpInBackground(IEtcdKv kv, EtcdBytes key, Lease lease, long createRevision, HeldKeys.Claim claim) =>
+        _ = Task.Run(() => RetryCleanUpAsync(kv, key, lease, createRevision, claim));
+
+    private static async Task RetryCleanUpAsync(IEtcdKv kv, EtcdBytes key, Lease lease, long createRevision, HeldKeys.Claim claim)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (!lease.IsLost)
+        {
+            try
+            {
+                await Task.Delay(delay + TimeSpan.FromMilliseconds(Random.Shared.Next(0, 50)), lease.Lost).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break; // The lease is lost: the key goes with it, and so does the claim (released by the lease's registration).
+            }
+            if (await TryDeleteIfOursAsync(kv, key, lease, createRevision, CleanUpTimeout).ConfigureAwait(false)) break;
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+        }
+        claim.Release();
+    }
+
+    // True when the outcome is known: deleted, not ours (gone or re-created), or nothing more can be done (client disposed).
+    private static async Task<bool> TryDeleteIfOursAsync(IEtcdKv kv, EtcdBytes key, Lease lease, long createRevision, TimeSpan timeout)
     {
         try
         {
-            using var timeout = new CancellationTokenSource(CleanUpTimeout);
-            await kv.DeleteAsync(key, cancellationToken: timeout.Token).ConfigureAwait(false);
+            using var limit = new CancellationTokenSource(timeout);
+            await DeleteIfOursAsync(kv, key, lease.Id, createRevision, limit.Token).ConfigureAwait(false);
+            return true;
         }
-        catch (Exception error) when (error is EtcdException or OperationCanceledException or ObjectDisposedException)
+        catch (ObjectDisposedException)
         {
-            // Unreachable server or closed client: the key goes with its lease.
+            return true;
+        }
+        catch (Exception error) when (error is EtcdException or OperationCanceledException)
+        {
+            return lease.IsLost;
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Etcd.Concurrency;
 using Etcd.Transport;
 using ElectionPb = Etcd.Protocol.Election;
 
@@ -44,6 +45,7 @@ internal sealed class ElectionOperations
         var key = CoordinationSupport.LeaseKey(name, lease.Id);
         var claim = Held.Take(key, name, lease);
         LeaderKey? result = null;
+        long createRevision = 0;
         try
         {
             var request = new ElectionPb.CampaignRequest
@@ -57,26 +59,43 @@ internal sealed class ElectionOperations
             var leader = FromProto(response.Leader);
             if (leader.Key != key)
                 throw new EtcdException(EtcdStatusCode.Internal, $"The server elected '{leader.Key}', not the expected key '{key}'.");
+            createRevision = leader.Revision;
+
+            // The server's Campaign only waits for the older candidates' deletes, never re-checking its own key: if someone
+            // deleted it meanwhile, the server still answers "leader" while a newer candidate may already lead. Check it.
+            var read = await TransientRetry.ReadAsync(
+                token => _kv.GetAsync(key, new GetOptions { KeysOnly = true }, token), lease.Lost, cancellationToken).ConfigureAwait(false);
             if (lease.IsLost) throw CoordinationSupport.LeaseLost(lease, What, name);
+            if (read.First is not { } mine || mine.CreateRevision != leader.Revision || mine.Lease != lease.Id)
+            {
+                throw new EtcdNotLeaderException(
+                    $"The server elected '{key}' (revision {leader.Revision}) in election '{name}', but that key was deleted or replaced while it waited.", key);
+            }
             claim.Revision = leader.Revision;
             result = leader;
             return leader;
         }
         finally
         {
-            if (result is null)
-            {
-                await CoordinationSupport.CleanUpAsync(_kv, key).ConfigureAwait(false);
-                claim.Release();
-            }
+            // Releases the claim once the key is known to be gone (or the lease is lost).
+            if (result is null) await CoordinationSupport.CleanUpAsync(_kv, key, lease, createRevision, claim).ConfigureAwait(false);
         }
     }
 
     public async Task<ResponseHeader> ProclaimAsync(LeaderKey leader, EtcdBytes value, CancellationToken cancellationToken)
     {
         var request = new ElectionPb.ProclaimRequest { Leader = ToProto(leader), Value = ProtoMapping.ToByteString(value) };
-        var response = await _invoker.UnaryAsync(EtcdMethods.Proclaim, request, cancellationToken, leaseId: leader.LeaseId).ConfigureAwait(false);
-        return ProtoMapping.ToHeader(response.Header);
+        try
+        {
+            var response = await _invoker.UnaryAsync(EtcdMethods.Proclaim, request, cancellationToken, leaseId: leader.LeaseId).ConfigureAwait(false);
+            return ProtoMapping.ToHeader(response.Header);
+        }
+        catch (EtcdNotLeaderException)
+        {
+            // That leadership is over (key deleted or re-created): the lease may campaign again without resigning it first.
+            ReleaseClaim(leader);
+            throw;
+        }
     }
 
     public async Task<KeyValue?> GetLeaderAsync(EtcdBytes name, CancellationToken cancellationToken)
@@ -97,8 +116,13 @@ internal sealed class ElectionOperations
     {
         var request = new ElectionPb.ResignRequest { Leader = ToProto(leader) };
         var response = await _invoker.UnaryAsync(EtcdMethods.Resign, request, cancellationToken, leaseId: leader.LeaseId).ConfigureAwait(false);
-        if (Held.Find(leader.Key) is { } claim && claim.Revision == leader.Revision) claim.Release();
+        ReleaseClaim(leader);
         return ProtoMapping.ToHeader(response.Header);
+    }
+
+    private void ReleaseClaim(LeaderKey leader)
+    {
+        if (Held.Find(leader.Key) is { } claim && claim.Revision == leader.Revision) claim.Release();
     }
 
     public async IAsyncEnumerable<KeyValue> ObserveAsync(EtcdBytes name, [EnumeratorCancellation] CancellationToken cancellationToken)

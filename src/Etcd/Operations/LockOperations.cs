@@ -8,15 +8,18 @@ internal sealed class LockOperations
 {
     private const string What = "lock";
     private readonly EtcdCallInvoker _invoker;
-    private readonly IEtcdKv _kv;
+    private readonly IEtcdKeyspace _kv;
 
-    public LockOperations(EtcdCallInvoker invoker, IEtcdKv kv)
+    public LockOperations(EtcdCallInvoker invoker, IEtcdKeyspace kv)
     {
         _invoker = invoker;
         _kv = kv;
     }
 
     internal HeldKeys Held { get; } = new(What);
+
+    /// <summary>The client's keyspace (raw keys), for the lock's fenced unlock and the watch of its key.</summary>
+    internal IEtcdKeyspace Keyspace => _kv;
 
     public static LockPb.LockRequest ToLockRequest(EtcdBytes name, long leaseId) =>
         new() { Name = ProtoMapping.ToByteString(name), Lease = leaseId };
@@ -42,16 +45,13 @@ internal sealed class LockOperations
                 throw new EtcdLeaseLostException($"Lease {lease.Id:x} was lost while acquiring lock '{name}': its key is gone.", lease.Id, lease.LostReason);
 
             claim.Revision = kv.CreateRevision;
-            result = new ServerLock(this, name, key, ProtoMapping.ToHeader(response.Header), lease, kv.CreateRevision, claim);
+            result = new ServerLock(this, name, key, ProtoMapping.ToHeader(response.Header), lease, kv.CreateRevision, claim, read.Header.Revision + 1);
             return result;
         }
         finally
         {
-            if (result is null)
-            {
-                await CoordinationSupport.CleanUpAsync(_kv, key).ConfigureAwait(false);
-                claim.Release();
-            }
+            // Releases the claim once the key is known to be gone (or the lease is lost).
+            if (result is null) await CoordinationSupport.CleanUpAsync(_kv, key, lease, 0, claim).ConfigureAwait(false);
         }
     }
 

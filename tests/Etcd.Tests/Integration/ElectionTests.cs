@@ -278,6 +278,67 @@ public sealed class ElectionTests(EtcdFixture etcd) : ClientTestBase(etcd), ICla
     }
 
     [Fact]
+    public async Task Second_concurrent_campaign_of_one_instance_is_refused_and_leaves_the_first_alone()
+    {
+        await using var sessionA = await Session.CreateAsync(Client);
+        await using var sessionB = await Session.CreateAsync(Client);
+        await using var leaderA = await new Election(sessionA, Name).CampaignAsync("a").WaitAsync(Long);
+        var b = new Election(sessionB, Name);
+
+        var first = b.CampaignAsync("b");
+        await WaitForKeyCountAsync(Client, Name + "/", 2);
+        using (var cancel = new CancellationTokenSource())
+        {
+            await Assert.ThrowsAsync<InvalidOperationException>(() => b.CampaignAsync("b2", cancel.Token).WaitAsync(Long));
+            cancel.Cancel();
+        }
+        Assert.False(await CompletesWithinAsync(first, TimeSpan.FromSeconds(1)), "the first campaign ended");
+        Assert.Equal("b", await Client.GetStringAsync(b.Key));
+
+        await leaderA.ResignAsync();
+        await using var leaderB = await first.WaitAsync(Long);
+        Assert.False(leaderB.IsLost);
+        Assert.Equal(leaderB.Key, (await b.GetLeaderAsync())!.Key);
+    }
+
+    [Fact]
+    public async Task Campaign_on_a_session_whose_lease_was_revoked_elsewhere_is_lease_lost()
+    {
+        await using var session = await Session.CreateAsync(Client);
+        var election = new Election(session, Name);
+        await using (var other = new EtcdClient(Etcd.ClientUrl))
+        {
+            await other.Leases.RevokeAsync(session.LeaseId);
+        }
+        // The session's keep-alive (every 20 s) has not noticed: the server's "lease not found" is reported as a lost lease.
+        var lost = await Assert.ThrowsAsync<EtcdLeaseLostException>(() => election.CampaignAsync("v").WaitAsync(Long));
+        Assert.Equal(session.LeaseId, lost.LeaseId);
+        Assert.Null(await election.GetLeaderAsync());
+    }
+
+    [Fact]
+    public async Task Observe_rides_out_a_refused_connection_and_delivers_the_leader_once_it_is_back()
+    {
+        await using var proxy = await TcpProxy.StartAsync(Etcd.Server.ClientPort);
+        await using var proxied = new EtcdClient(proxy.Url);
+        await using var observerSession = await Session.CreateAsync(proxied);
+        await using var leaderSession = await Session.CreateAsync(Client);
+        await using var leader = await new Election(leaderSession, Name).CampaignAsync("a").WaitAsync(Long);
+
+        proxy.Refusing = true;
+        proxy.CutAll();
+        var acceptedBefore = proxy.AcceptedCount;
+        await using var observer = Observe(new Election(observerSession, Name));
+        // Its first read fails (connection refused) again and again: the observation must wait, not end.
+        await EventuallyAsync(() => proxy.AcceptedCount >= acceptedBefore + 3, "the observer's reads being refused");
+        Assert.True(await observer.QuietForAsync(TimeSpan.FromSeconds(1)));
+
+        proxy.Refusing = false;
+        var seen = await observer.NextAsync();
+        Assert.Equal(("a", leader.Key, leader.Revision), (seen.ValueString, seen.Key, seen.Revision));
+    }
+
+    [Fact]
     public async Task Fence_holds_while_leading_and_fails_once_resigned()
     {
         await using var session = await Session.CreateAsync(Client);

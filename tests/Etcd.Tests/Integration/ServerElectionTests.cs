@@ -190,6 +190,84 @@ public sealed class ServerElectionTests(EtcdFixture etcd) : ClientTestBase(etcd)
         Assert.Null(await Client.Elections.GetLeaderAsync(Name));
     }
 
+    private async Task WaitForKeyAsync(EtcdBytes key)
+    {
+        var clock = Stopwatch.StartNew();
+        while ((await Client.GetAsync(key)).Count == 0)
+        {
+            Assert.True(clock.Elapsed < Long, $"the server did not create {key}");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task Campaign_whose_key_was_deleted_while_waiting_fails_with_not_leader_instead_of_a_second_leader()
+    {
+        await using var leaseA = await NewLeaseAsync();
+        await using var leaseB = await NewLeaseAsync();
+        await using var leaseC = await NewLeaseAsync();
+        var a = await Client.Elections.CampaignAsync(Name, "a", leaseA);
+        var bTask = Client.Elections.CampaignAsync(Name, "b", leaseB);
+        var bKey = (EtcdBytes)$"{Name}/{leaseB.Id:x}";
+        await WaitForKeyAsync(bKey);
+
+        // etcdctl del of the waiting candidate's key: the server's Campaign still answers once A resigns.
+        Assert.Equal(1, await Etcd.Ctl.DeleteAsync(bKey.ToArray()));
+        await Client.Elections.ResignAsync(a);
+        var notLeader = await Assert.ThrowsAsync<EtcdNotLeaderException>(() => bTask.WaitAsync(Long));
+        Assert.Equal(bKey, notLeader.Key);
+
+        // C leads at once, alone; B's lease is free to campaign again (it queues behind C).
+        var c = await Client.Elections.CampaignAsync(Name, "c", leaseC).WaitAsync(Long);
+        var leaderNow = await Client.Elections.GetLeaderAsync(Name);
+        Assert.Equal((c.Key, (EtcdBytes)"c"), (leaderNow!.Key, leaderNow.Value));
+        Assert.Equal(1, (await Client.GetAsync(KeySet.Prefix(Name + "/"))).Count);
+        var again = Client.Elections.CampaignAsync(Name, "b2", leaseB);
+        await AssertStillWaitingAsync(again, TimeSpan.FromSeconds(1));
+        await Client.Elections.ResignAsync(c);
+        var b = await again.WaitAsync(Long);
+        Assert.Equal("b2", (await Client.Elections.GetLeaderAsync(Name))!.Value.ToStringUtf8());
+        await Client.Elections.ResignAsync(b);
+    }
+
+    [Fact]
+    public async Task Proclaim_answered_not_leader_frees_the_lease_to_campaign_again_and_the_fence_fails()
+    {
+        await using var lease = await NewLeaseAsync();
+        var first = await Client.Elections.CampaignAsync(Name, "one", lease);
+        var fenced = await Client.Txn().If(first.Fence).Then(TxnOp.Put(P + "data", "1")).CommitAsync();
+        Assert.True(fenced.Succeeded);
+
+        await Client.DeleteAsync(first.Key);
+        Assert.False((await Client.Txn().If(first.Fence).Then(TxnOp.Put(P + "data", "2")).CommitAsync()).Succeeded);
+        await Assert.ThrowsAsync<EtcdNotLeaderException>(() => Client.Elections.ProclaimAsync(first, "late"));
+
+        // No ResignAsync on the stale key needed: the not-leader answer released the client's claim.
+        var second = await Client.Elections.CampaignAsync(Name, "two", lease).WaitAsync(Long);
+        Assert.True(second.Revision > first.Revision);
+        Assert.True((await Client.Txn().If(second.Fence).CommitAsync()).Succeeded);
+        Assert.False((await Client.Txn().If(first.Fence).CommitAsync()).Succeeded);
+        await Client.Elections.ResignAsync(first); // stale: a no-op that leaves the new leadership alone
+        Assert.Equal("two", (await Client.Elections.GetLeaderAsync(Name))!.Value.ToStringUtf8());
+        await Client.Elections.ResignAsync(second);
+        Assert.Equal("1", await Client.GetStringAsync(P + "data"));
+    }
+
+    [Fact]
+    public async Task Campaign_on_a_lease_revoked_elsewhere_is_lease_lost()
+    {
+        var lease = await NewLeaseAsync();
+        await using (var other = new EtcdClient(Etcd.ClientUrl))
+        {
+            await other.Leases.RevokeAsync(lease.Id);
+        }
+        // The lease's keep-alive has not noticed yet (or just has): either way the documented type.
+        var lost = await Assert.ThrowsAsync<EtcdLeaseLostException>(() => Client.Elections.CampaignAsync(Name, "v", lease).WaitAsync(Long));
+        Assert.Equal(lease.Id, lost.LeaseId);
+        Assert.Equal(0, (await Client.GetAsync(KeySet.Prefix(Name + "/"))).Count);
+        await lease.DisposeAsync();
+    }
+
     [Fact]
     public async Task Bad_arguments_are_rejected_before_sending()
     {

@@ -175,6 +175,116 @@ public sealed class ServerLockTests(EtcdFixture etcd) : ClientTestBase(etcd), IC
         Assert.Equal([holder.Key.ToStringUtf8()], await KeysUnderNameAsync());
     }
 
+    private static Task WhenCancelled(CancellationToken token)
+    {
+        var fired = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        token.Register(() => fired.TrySetResult());
+        return fired.Task;
+    }
+
+    [Fact]
+    public async Task Deleting_the_lock_key_elsewhere_fires_Lost_while_the_next_waiter_takes_the_lock()
+    {
+        await using var leaseA = await NewLeaseAsync();
+        await using var leaseB = await NewLeaseAsync();
+        var a = await Client.Locks.LockAsync(Name, leaseA);
+        var lostA = WhenCancelled(a.Lost);
+        var bTask = Client.Locks.LockAsync(Name, leaseB);
+        await AssertStillWaitingAsync(bTask, TimeSpan.FromSeconds(1));
+        Assert.False(a.IsLost);
+
+        Assert.Equal(1, await Etcd.Ctl.DeleteAsync(a.Key.ToArray())); // etcdctl del
+        await using var b = await bTask.WaitAsync(Long);
+        await lostA.WaitAsync(Long);
+        Assert.True(a.IsLost);
+        Assert.False(b.IsLost);
+        Assert.False(leaseA.IsLost);
+
+        await a.UnlockAsync(); // stale: must leave B's lock alone
+        Assert.Equal([b.Key.ToStringUtf8()], await KeysUnderNameAsync());
+    }
+
+    [Fact]
+    public async Task Stale_unlock_leaves_a_later_lock_of_the_same_lease_alone_and_unlock_fires_Lost()
+    {
+        await using var lease = await NewLeaseAsync();
+        var first = await Client.Locks.LockAsync(Name, lease);
+        await Client.DeleteAsync(first.Key);
+        await WhenCancelled(first.Lost).WaitAsync(Long);
+
+        // Same lease, same key, a new incarnation: the first lock's unlock and disposal must not delete it.
+        var second = await Client.Locks.LockAsync(Name, lease).WaitAsync(Long);
+        Assert.Equal(first.Key, second.Key);
+        Assert.True(second.CreateRevision > first.CreateRevision);
+        await first.UnlockAsync();
+        await first.DisposeAsync();
+        var kv = (await Client.GetAsync(second.Key)).First;
+        Assert.Equal(second.CreateRevision, kv?.CreateRevision);
+        Assert.False(second.IsLost);
+
+        var lostSecond = WhenCancelled(second.Lost);
+        await second.UnlockAsync();
+        await lostSecond.WaitAsync(Long);
+        Assert.Empty(await KeysUnderNameAsync());
+    }
+
+    [Fact]
+    public async Task Dispose_that_cannot_reach_the_server_keeps_the_lease_from_relocking_until_the_delete_goes_through()
+    {
+        await using var proxy = await TcpProxy.StartAsync(Etcd.Server.ClientPort);
+        await using var proxied = new EtcdClient(proxy.Url);
+        await using var lease = await NewLeaseAsync(); // kept alive by the direct client
+        var held = await proxied.Locks.LockAsync(Name, lease);
+
+        proxy.Refusing = true;
+        proxy.CutAll();
+        await Assert.ThrowsAnyAsync<EtcdException>(() => held.UnlockAsync().WaitAsync(Long));
+        await held.DisposeAsync();
+        Assert.True(held.IsLost);
+        Assert.Equal([held.Key.ToStringUtf8()], await KeysUnderNameAsync());
+        // The delete's outcome is not known yet: the same lease must not lock the name again through this client.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => proxied.Locks.LockAsync(Name, lease).WaitAsync(Long));
+
+        proxy.Refusing = false;
+        await WaitUntilAsync(async () => (await KeysUnderNameAsync()).Count == 0, Long, "the background unlock deleting the key");
+        await WaitUntilAsync(() => Task.FromResult(!proxied.Locks.Operations.Held.Contains(held.Key)), Long, "the claim being released");
+        await using var again = await proxied.Locks.LockAsync(Name, lease).WaitAsync(Long);
+        Assert.True(again.CreateRevision > held.CreateRevision);
+    }
+
+    [Fact]
+    public async Task Lock_on_a_lease_revoked_elsewhere_is_lease_lost()
+    {
+        var lease = await NewLeaseAsync();
+        await using (var other = new EtcdClient(Etcd.ClientUrl))
+        {
+            await other.Leases.RevokeAsync(lease.Id);
+        }
+        var lost = await Assert.ThrowsAsync<EtcdLeaseLostException>(() => Client.Locks.LockAsync(Name, lease).WaitAsync(Long));
+        Assert.Equal(lease.Id, lost.LeaseId);
+        Assert.Empty(await KeysUnderNameAsync());
+        await lease.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Clean_up_deletes_only_the_incarnation_of_the_key_it_was_given()
+    {
+        await using var lease = await NewLeaseAsync();
+        await using var otherLease = await NewLeaseAsync();
+        var key = (EtcdBytes)LeaseKey(Name, lease.Id);
+        var old = (await Client.PutAsync(key, "1", new PutOptions { Lease = lease.Id })).Header.Revision;
+        await Client.DeleteAsync(key);
+        var current = (await Client.PutAsync(key, "2", new PutOptions { Lease = lease.Id })).Header.Revision;
+
+        Assert.False(await CoordinationSupport.DeleteIfOursAsync(Client, key, lease.Id, old, CancellationToken.None));
+        Assert.False(await CoordinationSupport.DeleteIfOursAsync(Client, key, otherLease.Id, 0, CancellationToken.None));
+        Assert.False(await CoordinationSupport.DeleteIfOursAsync(Client, key, otherLease.Id, current, CancellationToken.None));
+        Assert.Equal("2", await Client.GetStringAsync(key));
+
+        Assert.True(await CoordinationSupport.DeleteIfOursAsync(Client, key, lease.Id, 0, CancellationToken.None));
+        Assert.Empty(await KeysUnderNameAsync());
+    }
+
     [Fact]
     public async Task Bad_arguments_are_rejected_before_sending()
     {
