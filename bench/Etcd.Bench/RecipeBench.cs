@@ -77,7 +77,7 @@ internal static class RecipeBench
         var elapsed = clock.Elapsed;
         var merged = LatencyRecorder.Merge([handovers]);
         Console.WriteLine(FormattableString.Invariant(
-            $"lock contended ({waiters} sessions): {acquisitions / elapsed.TotalSeconds:0} handovers/s, handover p50 {merged.Percentile(0.5):0.000} ms, p99 {merged.Percentile(0.99):0.000} ms, overlapping holders {overlaps}{meter.PerOp(acquisitions)}"));
+            $"lock contended ({waiters} sessions): {acquisitions / elapsed.TotalSeconds:0} handovers/s, handover p50 {merged.Percentile(0.5):0.000} ms, p90 {merged.Percentile(0.9):0.000} ms, p95 {merged.Percentile(0.95):0.000} ms, p99 {merged.Percentile(0.99):0.000} ms, max {merged.Percentile(1):0.0} ms, overlapping holders {overlaps}{meter.PerOp(acquisitions)}"));
         await Task.WhenAll(sessions.Select(s => s.DisposeAsync().AsTask()));
     }
 

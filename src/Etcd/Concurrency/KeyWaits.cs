@@ -20,14 +20,16 @@ internal static class KeyWaits
     }
 
     /// <summary>
-    /// Waits until <paramref name="key"/> is deleted at or after <paramref name="fromRevision"/>. Returns the revision of
-    /// the delete (or of a read that found the key gone).
+    /// Waits until the incarnation of <paramref name="key"/> that existed at revision <paramref name="fromRevision"/> - 1
+    /// is deleted (the caller saw it there). Returns a revision at which it was gone: the delete's, or that of a read
+    /// that found the key missing or created anew.
     /// </summary>
     /// <remarks>
-    /// etcd serves a watch that starts at a past revision from a catch-up loop that runs every 100 ms, and one that starts
-    /// "now" as writes happen. So the usual path watches from now, then reads the key: a delete before the read shows in
-    /// the read, one after it reaches the watch. Only when the key changed since <paramref name="fromRevision"/> (it may
-    /// have been deleted and re-created in between) does it replay history from <paramref name="fromRevision"/>.
+    /// etcd serves a watch that starts at a past revision from a catch-up loop that runs every 100 ms, and one that
+    /// starts "now" as writes happen. So this watches from now, then reads the key: a delete before the read shows in
+    /// the read (the key is missing, or was created after <paramref name="fromRevision"/> - 1, so the old one is gone),
+    /// and one after it reaches the watch. A key re-created under the same name (a lock waiter queueing again with
+    /// its lease's key) is therefore recognised without replaying history.
     /// </remarks>
     public static async Task<long> WaitForDeleteAsync(IEtcdKeyspace keyspace, EtcdBytes key, long fromRevision, CancellationToken cancellationToken)
     {
@@ -41,40 +43,13 @@ internal static class KeyWaits
             await Task.WhenAny(watch.Started, watch.Completion).WaitAsync(cancellationToken).ConfigureAwait(false);
             if (watch.Completion.IsCompleted) await watch.Completion.ConfigureAwait(false); // rethrows why the watch ended
             var now = await keyspace.GetAsync(key, new GetOptions { KeysOnly = true }, cancellationToken).ConfigureAwait(false);
-            if (now.First is not { } current) return now.Header.Revision;
-            if (current.ModRevision < fromRevision)
-            {
-                // Unchanged since before fromRevision, so not deleted since: the delete is still to come, and the watch sees it.
-                var first = await Task.WhenAny(deleted.Task, watch.Completion).WaitAsync(cancellationToken).ConfigureAwait(false);
-                if (first == deleted.Task) return await deleted.Task.ConfigureAwait(false);
-                await watch.Completion.ConfigureAwait(false);
-                throw new InvalidOperationException($"The watch of {key} ended without a delete or an error.");
-            }
-        }
-        return await WaitForDeleteFromHistoryAsync(keyspace, key, fromRevision, cancellationToken).ConfigureAwait(false);
-    }
+            if (now.First is not { } current || current.CreateRevision >= fromRevision) return now.Header.Revision;
 
-    /// <summary>Waits for a delete of <paramref name="key"/> at or after <paramref name="fromRevision"/> by replaying history from there.</summary>
-    private static async Task<long> WaitForDeleteFromHistoryAsync(IEtcdKeyspace keyspace, EtcdBytes key, long fromRevision, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            try
-            {
-                var options = new WatchOptions { StartRevision = fromRevision, NoPut = true };
-                await foreach (var e in keyspace.WatchAsync(key, options, cancellationToken).ConfigureAwait(false))
-                {
-                    if (e.Type == WatchEventType.Delete) return e.Revision;
-                }
-                // A watch only ends by throwing; reaching here means the view ended it, so look again.
-            }
-            catch (EtcdCompactedException)
-            {
-                // History before fromRevision is gone: read the key now and watch from the read's revision.
-            }
-            var now = await keyspace.GetAsync(key, new GetOptions { CountOnly = true }, cancellationToken).ConfigureAwait(false);
-            if (now.Count == 0) return now.Header.Revision;
-            fromRevision = now.Header.Revision + 1;
+            // The same incarnation is still there, so its delete is still to come, and the watch sees it.
+            var first = await Task.WhenAny(deleted.Task, watch.Completion).WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (first == deleted.Task) return await deleted.Task.ConfigureAwait(false);
+            await watch.Completion.ConfigureAwait(false);
+            throw new InvalidOperationException($"The watch of {key} ended without a delete or an error.");
         }
     }
 

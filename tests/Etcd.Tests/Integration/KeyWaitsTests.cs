@@ -30,14 +30,25 @@ public sealed class KeyWaitsTests(EtcdFixture etcd) : ClientTestBase(etcd), ICla
     }
 
     [Fact]
-    public async Task A_delete_hidden_by_a_re_create_is_found_in_history()
+    public async Task A_key_deleted_and_created_again_counts_as_deleted()
     {
         var put = await Client.PutAsync(P + "k", "v");
         var deleted = await Client.DeleteAsync(P + "k");
-        await Client.PutAsync(P + "k", "again");
-        // The key exists now, but it was deleted after the revision we know it from: that delete counts.
+        var again = await Client.PutAsync(P + "k", "again");
+        // The key exists now, but it is a new incarnation: the one we knew was deleted.
         var revision = await KeyWaits.WaitForDeleteAsync(Client, P + "k", put.Header.Revision + 1, CancellationToken.None).WaitAsync(Patience);
-        Assert.Equal(deleted.Header.Revision, revision);
+        Assert.True(revision >= again.Header.Revision, $"{revision} should be at or after the re-create at {again.Header.Revision}");
+    }
+
+    [Fact]
+    public async Task A_key_only_modified_since_is_still_waited_for()
+    {
+        var put = await Client.PutAsync(P + "k", "v");
+        await Client.PutAsync(P + "k", "modified");
+        var wait = KeyWaits.WaitForDeleteAsync(Client, P + "k", put.Header.Revision + 1, CancellationToken.None);
+        await Client.PutAsync(P + "k", "modified again");
+        var deleted = await Client.DeleteAsync(P + "k");
+        Assert.Equal(deleted.Header.Revision, await wait.WaitAsync(Patience));
     }
 
     [Fact]
