@@ -371,4 +371,73 @@ public sealed class LockTests(EtcdFixture etcd) : ClientTestBase(etcd), IClassFi
         Assert.Equal(1, await CountAsync(P + "L/"));
         Assert.False(session.Lost.IsCancellationRequested);
     }
+
+    [Fact]
+    public async Task A_holder_cut_off_from_etcd_stops_renewing_loses_the_lock_to_the_next_waiter_and_its_fenced_write_fails()
+    {
+        // The holder reaches etcd only through a proxy; freezing the proxy freezes its keep-alives, as a paused process would.
+        await using var proxy = await TcpProxy.StartAsync(Etcd.Server.ClientPort);
+        await using var isolated = new EtcdClient(proxy.Url);
+        await using var holderSession = await Session.CreateAsync(isolated, new SessionOptions { Ttl = TimeSpan.FromSeconds(2) });
+        var held = await new EtcdLock(holderSession, P + "L").LockAsync().WaitAsync(Long);
+        var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        held.Lost.Register(() => lost.TrySetResult());
+
+        await using var waiterSession = await NewSessionAsync();
+        var waiting = new EtcdLock(waiterSession, P + "L").LockAsync();
+        await WaitUntilExistsAsync(new EtcdLock(waiterSession, P + "L").Key);
+        await AssertStillPendingAsync(waiting, TimeSpan.FromMilliseconds(300));
+
+        proxy.Pause();
+        // etcd expires the unrenewed lease (TTL 2 s), the waiter's turn comes; the holder's own deadline fires Lost.
+        await using var next = await waiting.WaitAsync(Long);
+        await lost.Task.WaitAsync(Long);
+        Assert.True(held.IsLost);
+        Assert.True(next.Revision > held.Revision);
+
+        // Once it can talk again, the old holder's fenced write is refused: the fence names a key that is gone.
+        proxy.Refusing = true;
+        proxy.CutAll();
+        proxy.Resume();
+        proxy.Refusing = false;
+        var fenced = await RetryUntilConnectedAsync(() => held.FencedTxn().Then(TxnOp.Put(P + "data", "stale holder")).CommitAsync());
+        Assert.False(fenced.Succeeded);
+        Assert.Null(await Client.GetValueAsync(P + "data"));
+        var fresh = await next.FencedTxn().Then(TxnOp.Put(P + "data", "new holder")).CommitAsync();
+        Assert.True(fresh.Succeeded);
+    }
+
+    [Fact]
+    public async Task A_frozen_etcdctl_holder_stops_renewing_and_ours_gets_the_lock_when_its_lease_expires()
+    {
+        await using var etcdctl = EtcdCtlProcess.Start(Etcd.ClientUrl, "lock", "--ttl=2", P + "L");
+        var line = await etcdctl.ReadLineAsync(Long);
+        Assert.StartsWith(P + "L/", line);
+
+        await using var session = await NewSessionAsync();
+        var waiting = new EtcdLock(session, P + "L").LockAsync();
+        await AssertStillPendingAsync(waiting, TimeSpan.FromSeconds(1));
+
+        etcdctl.Freeze(); // SIGSTOP: it keeps its connection but sends no keep-alive
+        await using var held = await waiting.WaitAsync(Long);
+        Assert.Null((await Client.GetAsync(line)).First); // the frozen holder's key went with its lease
+        Assert.Equal(1, await CountAsync(P + "L/"));
+    }
+
+    /// <summary>Runs a call until the client has reconnected (the first calls after a cut may fail as unavailable).</summary>
+    private static async Task<T> RetryUntilConnectedAsync<T>(Func<Task<T>> call)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (EtcdException error) when (error is EtcdUnavailableException or EtcdConnectionException or EtcdDeadlineExceededException && clock.Elapsed < Long)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
 }
