@@ -29,9 +29,27 @@ internal static class KeyWaits
     /// starts "now" as writes happen. So this watches from now, then reads the key: a delete before the read shows in
     /// the read (the key is missing, or was created after <paramref name="fromRevision"/> - 1, so the old one is gone),
     /// and one after it reaches the watch. A key re-created under the same name (a lock waiter queueing again with
-    /// its lease's key) is therefore recognised without replaying history.
+    /// its lease's key) is therefore recognised without replaying history. Transient read failures are retried and a
+    /// watch whose resume point was compacted after a reconnect is started again, so only the caller's token, a closed
+    /// client or a refused watch end the wait early.
     /// </remarks>
     public static async Task<long> WaitForDeleteAsync(IEtcdKeyspace keyspace, EtcdBytes key, long fromRevision, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                return await WaitForDeleteOnceAsync(keyspace, key, fromRevision, cancellationToken).ConfigureAwait(false);
+            }
+            catch (EtcdCompactedException)
+            {
+                // The watch reconnected after its resume point was compacted: watch from now and read again (the
+                // caller still saw the key at fromRevision - 1, so the same test applies).
+            }
+        }
+    }
+
+    private static async Task<long> WaitForDeleteOnceAsync(IEtcdKeyspace keyspace, EtcdBytes key, long fromRevision, CancellationToken cancellationToken)
     {
         var deleted = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
         var watch = keyspace.Watch(key, e =>
@@ -42,7 +60,9 @@ internal static class KeyWaits
         {
             await Task.WhenAny(watch.Started, watch.Completion).WaitAsync(cancellationToken).ConfigureAwait(false);
             if (watch.Completion.IsCompleted) await watch.Completion.ConfigureAwait(false); // rethrows why the watch ended
-            var now = await keyspace.GetAsync(key, new GetOptions { KeysOnly = true }, cancellationToken).ConfigureAwait(false);
+            // The watch resumes by itself after a reconnect; the read must not give up on the first failure either.
+            var now = await TransientRetry.ReadAsync(
+                ct => keyspace.GetAsync(key, new GetOptions { KeysOnly = true }, ct), CancellationToken.None, cancellationToken).ConfigureAwait(false);
             if (now.First is not { } current || current.CreateRevision >= fromRevision) return now.Header.Revision;
 
             // The same incarnation is still there, so its delete is still to come, and the watch sees it.
@@ -70,7 +90,8 @@ internal static class KeyWaits
         };
         while (true)
         {
-            var newest = await keyspace.GetAsync(KeySet.Prefix(prefix), options, cancellationToken).ConfigureAwait(false);
+            var newest = await TransientRetry.ReadAsync(
+                ct => keyspace.GetAsync(KeySet.Prefix(prefix), options, ct), CancellationToken.None, cancellationToken).ConfigureAwait(false);
             if (newest.First is not { } predecessor) return newest.Header;
             await WaitForDeleteAsync(keyspace, predecessor.Key, newest.Header.Revision + 1, cancellationToken).ConfigureAwait(false);
         }

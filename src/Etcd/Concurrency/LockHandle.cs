@@ -56,7 +56,10 @@ public sealed class LockHandle : IAsyncDisposable
         }
     }
 
-    /// <summary>True once the lock is known to be lost (<see cref="Lost"/> fires right after, on the thread pool).</summary>
+    /// <summary>
+    /// True once the lock is known to be lost (<see cref="Lost"/> fires right after, on the thread pool). The first read
+    /// starts the key's watch, so a delete that happened before it shows a moment later, not in that first answer.
+    /// </summary>
     public bool IsLost
     {
         get

@@ -424,6 +424,50 @@ public sealed class LockTests(EtcdFixture etcd) : ClientTestBase(etcd), IClassFi
         Assert.Equal(1, await CountAsync(P + "L/"));
     }
 
+    [Fact]
+    public async Task A_holder_and_a_waiter_survive_a_reconnect_after_their_watches_resume_point_was_compacted()
+    {
+        // Its own server: the test compacts the store.
+        await using var server = await EtcdServer.StartAsync();
+        await using var proxy = await TcpProxy.StartAsync(server.ClientPort);
+        await using var proxied = new EtcdClient(proxy.Url);
+        await using var direct = new EtcdClient(server.ClientUrl);
+        await using var s1 = await Session.CreateAsync(proxied, new SessionOptions { Ttl = TimeSpan.FromSeconds(30) });
+        await using var s2 = await Session.CreateAsync(proxied, new SessionOptions { Ttl = TimeSpan.FromSeconds(30) });
+        var held = await new EtcdLock(s1, "L").LockAsync().WaitAsync(Long);
+        Assert.False(held.IsLost); // starts the holder's watch on its key
+        var waiter = new EtcdLock(s2, "L");
+        var waiting = waiter.LockAsync();
+        await WaitUntilExistsOnAsync(direct, waiter.Key);
+        await AssertStillPendingAsync(waiting, TimeSpan.FromMilliseconds(300));
+
+        // Cut the client off, move the store on and compact it, so every watch resumes at a compacted revision.
+        proxy.Refusing = true;
+        proxy.CutAll();
+        long last = 0;
+        for (int i = 0; i < 5; i++) last = (await direct.PutAsync("other", i.ToString(CultureInfo.InvariantCulture))).Header.Revision;
+        await direct.CompactAsync(last, physical: true);
+        proxy.Refusing = false;
+
+        // Both watches come back (a write through the proxied client proves it reconnected) and nothing was lost.
+        await RetryUntilConnectedAsync(() => proxied.PutAsync("reconnected", "yes"));
+        await AssertStillPendingAsync(waiting, TimeSpan.FromSeconds(1));
+        Assert.False(held.IsLost);
+        await held.UnlockAsync();
+        await using var next = await waiting.WaitAsync(Long);
+        Assert.True(next.Revision > held.Revision);
+    }
+
+    private static async Task WaitUntilExistsOnAsync(EtcdClient client, EtcdBytes key)
+    {
+        var clock = Stopwatch.StartNew();
+        while ((await client.GetAsync(key, new GetOptions { CountOnly = true })).Count == 0)
+        {
+            Assert.True(clock.Elapsed < Long, $"key {key} did not appear within {Long.TotalSeconds} s");
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>Runs a call until the client has reconnected (the first calls after a cut may fail as unavailable).</summary>
     private static async Task<T> RetryUntilConnectedAsync<T>(Func<Task<T>> call)
     {
