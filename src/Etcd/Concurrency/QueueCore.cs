@@ -318,12 +318,31 @@ internal sealed class QueueCore
         /// <summary>True after a change; false when the watch ended because its history was compacted (start a new one).</summary>
         public async Task<bool> WaitAsync(CancellationToken cancellationToken)
         {
-            var changed = _changed.WaitAsync(cancellationToken);
+            using var stopWaiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var changed = _changed.WaitAsync(stopWaiting.Token);
             var first = await Task.WhenAny(changed, _watch.Completion).ConfigureAwait(false);
             if (first == changed)
             {
-                await changed.ConfigureAwait(false);
+                try
+                {
+                    await changed.ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    cancellationToken.ThrowIfCancellationRequested(); // report the caller's token, not the linked one
+                    throw;
+                }
                 return true;
+            }
+            // The watch ended first: withdraw the semaphore wait so it does not linger on the caller's token.
+            stopWaiting.Cancel();
+            try
+            {
+                await changed.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Expected: withdrawn above.
             }
             try
             {
