@@ -23,7 +23,9 @@ public sealed class ClusterClient
     /// <summary>
     /// Adds a member reachable at <paramref name="peerUrls"/> (http or https, host and port, no path); with
     /// <paramref name="isLearner"/> it joins as a learner that does not vote until <see cref="PromoteMemberAsync"/>.
-    /// The new member's etcd must then be started with <c>--initial-cluster-state existing</c>.
+    /// The new member's etcd must then be started with <c>--initial-cluster-state existing</c>. etcd refuses the change
+    /// with <see cref="EtcdUnavailableException"/> ("unhealthy cluster", nothing applied) until the member asked has been
+    /// connected to all its peers for 5 seconds, e.g. right after a start.
     /// </summary>
     public async Task<MemberAddResponse> AddMemberAsync(IReadOnlyList<Uri> peerUrls, bool isLearner = false, CancellationToken cancellationToken = default)
     {
@@ -44,7 +46,11 @@ public sealed class ClusterClient
         return new MemberListResponse(ProtoMapping.ToHeader(response.Header), AdminMapping.ToMembers(response.Members));
     }
 
-    /// <summary>Replaces the peer URLs of member <paramref name="memberId"/> with <paramref name="peerUrls"/>.</summary>
+    /// <summary>
+    /// Replaces the peer URLs of member <paramref name="memberId"/> with <paramref name="peerUrls"/>. Do not update a
+    /// learner on etcd 3.4: its MemberUpdate replaces the member's raft attributes whole, so the member list then shows
+    /// the learner as a voting member (seen on 3.4.23).
+    /// </summary>
     public async Task<MemberListResponse> UpdateMemberAsync(ulong memberId, IReadOnlyList<Uri> peerUrls, CancellationToken cancellationToken = default)
     {
         AdminMapping.MemberId(memberId, nameof(memberId));
