@@ -57,11 +57,11 @@ public sealed class MaintenanceClient
     /// Defragments the backend database of the member at <paramref name="member"/>, giving its free space back to the
     /// file system. The member serves nothing else meanwhile; do one member at a time. Bounded by the request timeout.
     /// </summary>
-    public async Task<DefragmentResponse> DefragmentAsync(Uri member, CancellationToken cancellationToken = default)
+    public async Task DefragmentAsync(Uri member, CancellationToken cancellationToken = default)
     {
         var endpoint = _invoker.ResolveEndpoint(member, nameof(member));
-        var response = await _invoker.UnaryAtAsync(endpoint, EtcdMethods.Defragment, new Pb.DefragmentRequest(), cancellationToken).ConfigureAwait(false);
-        return new DefragmentResponse(ProtoMapping.ToHeader(response.Header));
+        // etcd answers with an empty message (no header), so there is nothing to return.
+        await _invoker.UnaryAtAsync(endpoint, EtcdMethods.Defragment, new Pb.DefragmentRequest(), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Hashes the whole backend database of the member at <paramref name="member"/> (for testing; prefer <see cref="HashKvAsync"/> to compare members).</summary>

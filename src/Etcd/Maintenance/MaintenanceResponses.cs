@@ -16,13 +16,9 @@ public enum EtcdAlarmType
 public sealed record EtcdAlarm(ulong MemberId, EtcdAlarmType Type);
 
 /// <summary>The alarms a list returned, or the alarms a disarm deactivated.</summary>
-/// <param name="Header">The response header.</param>
+/// <param name="Header">The response header (etcd 3.4 leaves it empty for alarm calls).</param>
 /// <param name="Alarms">The alarms (empty when there are none).</param>
 public sealed record AlarmResponse(ResponseHeader Header, IReadOnlyList<EtcdAlarm> Alarms) : EtcdResponse(Header);
-
-/// <summary>The result of defragmenting one member.</summary>
-/// <param name="Header">The response header (its member id names the member).</param>
-public sealed record DefragmentResponse(ResponseHeader Header) : EtcdResponse(Header);
 
 /// <summary>The hash of one member's whole backend database.</summary>
 /// <param name="Header">The response header (its member id names the member, its revision the store's revision).</param>
