@@ -30,6 +30,7 @@ public sealed class EtcdClient : IEtcdKeyspace, IAsyncDisposable, IDisposable
         Options = options;
         _kv = new KvOperations(_invoker);
         Maintenance = new MaintenanceClient(_invoker);
+        Cluster = new ClusterClient(_invoker);
         Leases = new LeaseClient(_invoker, this);
         Watch = new WatchClient(_invoker);
         Locks = new LockService(_invoker, this);
@@ -45,8 +46,11 @@ public sealed class EtcdClient : IEtcdKeyspace, IAsyncDisposable, IDisposable
     /// <summary>The endpoint new calls and streams go to first (it changes when a member cannot be reached).</summary>
     public Uri CurrentEndpoint => _invoker.CurrentEndpoint;
 
-    /// <summary>Maintenance calls (status).</summary>
+    /// <summary>Maintenance calls: status, alarms, defragmentation, hashes, snapshots, leader transfer.</summary>
     public MaintenanceClient Maintenance { get; }
+
+    /// <summary>Cluster membership: list, add (voting or learner), remove, update, promote.</summary>
+    public ClusterClient Cluster { get; }
 
     /// <summary>Watches: changes of keys, ranges and prefixes over one shared stream that resumes without loss.</summary>
     public WatchClient Watch { get; }

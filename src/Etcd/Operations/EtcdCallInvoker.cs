@@ -60,6 +60,62 @@ internal sealed class EtcdCallInvoker : IDisposable
         return channel.StartServerStreaming(method, request, new GrpcCallOptions { CancellationToken = cancellationToken });
     }
 
+    /// <summary>
+    /// Resolves <paramref name="member"/> (a client URL) to one of the configured endpoints, compared by scheme, host and
+    /// port; throws <see cref="ArgumentException"/> naming the known endpoints when it is none of them.
+    /// </summary>
+    public Uri ResolveEndpoint(Uri member, string paramName) => _channels[IndexOf(member, paramName)].Address;
+
+    /// <summary>A unary call sent to <paramref name="endpoint"/> only (no failover), with the request deadline.</summary>
+    public async Task<TResponse> UnaryAtAsync<TRequest, TResponse>(
+        Uri endpoint, GrpcMethod<TRequest, TResponse> method, TRequest request, CancellationToken cancellationToken)
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>
+    {
+        var channel = _channels[IndexOf(endpoint, nameof(endpoint))];
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        var options = new GrpcCallOptions { Deadline = NewDeadline(), CancellationToken = cancellationToken };
+        try
+        {
+            return await channel.UnaryAsync(method, request, options).ConfigureAwait(false);
+        }
+        catch (GrpcCallException error)
+        {
+            throw ErrorMapper.Map(error, method.Path);
+        }
+        catch (ObjectDisposedException) when (_disposed)
+        {
+            throw new ObjectDisposedException(nameof(EtcdClient), "The etcd client was disposed while the call was running.");
+        }
+    }
+
+    /// <summary>Starts a server-streaming call on <paramref name="endpoint"/> only, without a deadline (the caller's token ends it).</summary>
+    public GrpcServerStreamingCall<TResponse> StartServerStreamingAt<TRequest, TResponse>(
+        Uri endpoint, GrpcMethod<TRequest, TResponse> method, TRequest request, CancellationToken cancellationToken)
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>
+    {
+        var channel = _channels[IndexOf(endpoint, nameof(endpoint))];
+        ThrowIfDisposed();
+        return channel.StartServerStreaming(method, request, new GrpcCallOptions { CancellationToken = cancellationToken });
+    }
+
+    private int IndexOf(Uri member, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(member, paramName);
+        if (member.IsAbsoluteUri)
+        {
+            for (int i = 0; i < _channels.Length; i++)
+            {
+                if (Uri.Compare(_channels[i].Address, member, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0)
+                    return i;
+            }
+        }
+        throw new ArgumentException(
+            $"'{member}' is not one of the client's endpoints ({string.Join(", ", Endpoints)}); a call aimed at one member must use one of them.", paramName);
+    }
+
     private async Task<TResponse> UnaryCoreAsync<TRequest, TResponse>(
         GrpcMethod<TRequest, TResponse> method, TRequest request, DateTime? deadline, CancellationToken cancellationToken, long requestedRevision, long leaseId)
         where TRequest : IMessage<TRequest>

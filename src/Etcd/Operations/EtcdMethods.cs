@@ -12,6 +12,7 @@ internal static class EtcdMethods
     private const string Watch = "etcdserverpb.Watch";
     private const string Maintenance = "etcdserverpb.Maintenance";
     private const string Lease = "etcdserverpb.Lease";
+    private const string Cluster = "etcdserverpb.Cluster";
     private const string Lock = "v3lockpb.Lock";
     private const string Election = "v3electionpb.Election";
 
@@ -50,6 +51,39 @@ internal static class EtcdMethods
 
     public static readonly GrpcMethod<Pb.StatusRequest, Pb.StatusResponse> Status =
         new(GrpcMethodType.Unary, Maintenance, "Status", Pb.StatusResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.AlarmRequest, Pb.AlarmResponse> Alarm =
+        new(GrpcMethodType.Unary, Maintenance, "Alarm", Pb.AlarmResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.DefragmentRequest, Pb.DefragmentResponse> Defragment =
+        new(GrpcMethodType.Unary, Maintenance, "Defragment", Pb.DefragmentResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.HashRequest, Pb.HashResponse> Hash =
+        new(GrpcMethodType.Unary, Maintenance, "Hash", Pb.HashResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.HashKVRequest, Pb.HashKVResponse> HashKv =
+        new(GrpcMethodType.Unary, Maintenance, "HashKV", Pb.HashKVResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.SnapshotRequest, Pb.SnapshotResponse> Snapshot =
+        new(GrpcMethodType.ServerStreaming, Maintenance, "Snapshot", Pb.SnapshotResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.MoveLeaderRequest, Pb.MoveLeaderResponse> MoveLeader =
+        new(GrpcMethodType.Unary, Maintenance, "MoveLeader", Pb.MoveLeaderResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.MemberAddRequest, Pb.MemberAddResponse> MemberAdd =
+        new(GrpcMethodType.Unary, Cluster, "MemberAdd", Pb.MemberAddResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.MemberRemoveRequest, Pb.MemberRemoveResponse> MemberRemove =
+        new(GrpcMethodType.Unary, Cluster, "MemberRemove", Pb.MemberRemoveResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.MemberUpdateRequest, Pb.MemberUpdateResponse> MemberUpdate =
+        new(GrpcMethodType.Unary, Cluster, "MemberUpdate", Pb.MemberUpdateResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.MemberListRequest, Pb.MemberListResponse> MemberList =
+        new(GrpcMethodType.Unary, Cluster, "MemberList", Pb.MemberListResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.MemberPromoteRequest, Pb.MemberPromoteResponse> MemberPromote =
+        new(GrpcMethodType.Unary, Cluster, "MemberPromote", Pb.MemberPromoteResponse.Parser);
 
     public static readonly GrpcMethod<LockPb.LockRequest, LockPb.LockResponse> LockAcquire =
         new(GrpcMethodType.Unary, Lock, "Lock", LockPb.LockResponse.Parser);

@@ -1,0 +1,88 @@
+using Etcd.Transport;
+using Pb = Etcd.Protocol;
+
+namespace Etcd.Operations;
+
+/// <summary>Streams one member's snapshot into a stream or a file, chunk by chunk, checking etcd's checksum.</summary>
+internal static class SnapshotDownload
+{
+    public static async Task<SnapshotResult> ToStreamAsync(EtcdCallInvoker invoker, Uri endpoint, Stream destination, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        GrpcServerStreamingCall<Pb.SnapshotResponse> call;
+        try
+        {
+            call = invoker.StartServerStreamingAt(endpoint, EtcdMethods.Snapshot, new Pb.SnapshotRequest(), cancellationToken);
+        }
+        catch (GrpcCallException error)
+        {
+            throw ErrorMapper.Map(error, EtcdMethods.Snapshot.Path);
+        }
+        using var checksum = new SnapshotChecksum();
+        long? revision = null;
+        await using (call.ConfigureAwait(false))
+        {
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = await call.MoveNextAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (GrpcCallException error)
+                {
+                    throw ErrorMapper.Map(error, EtcdMethods.Snapshot.Path);
+                }
+                if (!more) break;
+                var response = call.Current;
+                if (revision is null && response.Header is { Revision: > 0 } header) revision = header.Revision;
+                var blob = response.Blob.Memory;
+                if (blob.IsEmpty) continue;
+                checksum.Append(blob.Span);
+                await destination.WriteAsync(blob, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        await destination.FlushAsync(cancellationToken).ConfigureAwait(false);
+        var sha256 = checksum.Finish();
+        return new SnapshotResult(endpoint, checksum.TotalBytes, revision, sha256);
+    }
+
+    /// <summary>
+    /// Writes to a temporary file next to <paramref name="path"/>, flushes it to disk and renames it over
+    /// <paramref name="path"/> only once the checksum held (like <c>etcdctl snapshot save</c>); any failure deletes it.
+    /// </summary>
+    public static async Task<SnapshotResult> ToFileAsync(EtcdCallInvoker invoker, Uri endpoint, string path, CancellationToken cancellationToken)
+    {
+        var fullPath = Path.GetFullPath(path);
+        var partPath = $"{fullPath}.{Guid.NewGuid():N}.part";
+        try
+        {
+            SnapshotResult result;
+            var file = new FileStream(partPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0, FileOptions.Asynchronous);
+            await using (file.ConfigureAwait(false))
+            {
+                result = await ToStreamAsync(invoker, endpoint, file, cancellationToken).ConfigureAwait(false);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(partPath, fullPath, overwrite: true);
+            return result;
+        }
+        catch
+        {
+            TryDelete(partPath);
+            throw;
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: the original error is what the caller needs to see.
+        }
+    }
+}
