@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Etcd.Concurrency;
 
 /// <summary>
@@ -60,18 +62,50 @@ internal static class KeyWaits
         {
             await Task.WhenAny(watch.Started, watch.Completion).WaitAsync(cancellationToken).ConfigureAwait(false);
             if (watch.Completion.IsCompleted) await watch.Completion.ConfigureAwait(false); // rethrows why the watch ended
-            // The watch resumes by itself after a reconnect; the read must not give up on the first failure either.
-            var now = await TransientRetry.ReadAsync(
-                ct => keyspace.GetAsync(key, new GetOptions { KeysOnly = true }, ct), CancellationToken.None, cancellationToken).ConfigureAwait(false);
-            if (now.First is not { } current || current.CreateRevision >= fromRevision) return now.Header.Revision;
+            long startedAt = Stopwatch.GetTimestamp();
+            var now = await ReadKeyAsync(keyspace, key, cancellationToken).ConfigureAwait(false);
+            if (IsGone(now, fromRevision)) return now.Header.Revision;
+
+            // etcd 3.4 registers a "from now" watch at (the revision it read) + 1; a write that lands before the watcher is
+            // registered puts it on the 100 ms catch-up path (etcdserver/api/v3rpc/watch.go, mvcc watchable_store.go).
+            // A read at the created revision proves no write came in between; otherwise the key is re-read a few times
+            // while that path could still be holding its delete back.
+            bool mayBeSlow = now.Header.Revision != watch.CreatedRevision;
+            var waiting = Task.WhenAny(deleted.Task, watch.Completion);
+            for (int i = 0; mayBeSlow && i < RecheckTimes.Length; i++)
+            {
+                var left = RecheckTimes[i] - Stopwatch.GetElapsedTime(startedAt);
+                if (left > TimeSpan.Zero)
+                {
+                    // A pause left behind ends as cancelled, never faulted, so nothing goes unobserved.
+                    var pause = Task.Delay(left, cancellationToken);
+                    if (await Task.WhenAny(waiting, pause).ConfigureAwait(false) == waiting) break;
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+                var again = await ReadKeyAsync(keyspace, key, cancellationToken).ConfigureAwait(false);
+                if (IsGone(again, fromRevision)) return again.Header.Revision;
+            }
 
             // The same incarnation is still there, so its delete is still to come, and the watch sees it.
-            var first = await Task.WhenAny(deleted.Task, watch.Completion).WaitAsync(cancellationToken).ConfigureAwait(false);
+            var first = await waiting.WaitAsync(cancellationToken).ConfigureAwait(false);
             if (first == deleted.Task) return await deleted.Task.ConfigureAwait(false);
             await watch.Completion.ConfigureAwait(false);
             throw new InvalidOperationException($"The watch of {key} ended without a delete or an error.");
         }
     }
+
+    /// <summary>
+    /// When (after the watch started) the key is re-read while the watch may be on etcd's catch-up path, which runs every
+    /// 100 ms: a few reads bound the delay without polling for the whole wait.
+    /// </summary>
+    private static readonly TimeSpan[] RecheckTimes = [TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(110)];
+
+    /// <summary>The key now (keys only); the watch resumes by itself after a reconnect, so the read retries transient failures too.</summary>
+    private static Task<GetResponse> ReadKeyAsync(IEtcdKeyspace keyspace, EtcdBytes key, CancellationToken cancellationToken) =>
+        TransientRetry.ReadAsync(ct => keyspace.GetAsync(key, new GetOptions { KeysOnly = true }, ct), CancellationToken.None, cancellationToken);
+
+    /// <summary>Whether the incarnation seen at fromRevision - 1 is gone: the key is missing or was created after it.</summary>
+    private static bool IsGone(GetResponse now, long fromRevision) => now.First is not { } current || current.CreateRevision >= fromRevision;
 
     /// <summary>
     /// Waits until no key under <paramref name="prefix"/> has a create revision at or below

@@ -190,6 +190,7 @@ internal sealed class WatchManager : IAsyncDisposable
             if (_byServerId.TryGetValue(response.WatchId, out var created))
             {
                 if (created.NextRevision == 0) created.NextRevision = response.Header.Revision + 1; // "from now" = after creation
+                if (created.CreatedRevision == 0) created.CreatedRevision = response.Header.Revision;
                 created.Created.TrySetResult();
             }
             return;

@@ -37,6 +37,9 @@ internal sealed class Watcher
     /// <summary>The first revision not yet buffered: where a re-created watch starts. 0 until the first creation of a "from now" watch.</summary>
     public long NextRevision { get; set; }
 
+    /// <summary>The header revision of the server's first "created" answer (the store revision it read then); 0 before.</summary>
+    public long CreatedRevision { get; set; }
+
     /// <summary>True while the watch is paused on the server because its consumer fell behind.</summary>
     public bool Paused { get; set; }
 

@@ -35,6 +35,12 @@ public sealed class WatchSubscription : IAsyncDisposable
     /// </summary>
     public Task Started => _watcher.Created.Task;
 
+    /// <summary>
+    /// The store revision the server read when it first confirmed the watch (0 until <see cref="Started"/> completes).
+    /// A read whose header revision equals it proves nothing was written between the watch's start and the read.
+    /// </summary>
+    public long CreatedRevision => _watcher.Created.Task.IsCompletedSuccessfully ? _watcher.CreatedRevision : 0;
+
     /// <summary>Every change up to this revision has been passed to the callback (moved by events and progress notifications).</summary>
     public long SeenRevision => Volatile.Read(ref _seenRevision);
 
