@@ -30,7 +30,7 @@ public sealed class EtcdClientOptions
     public TimeSpan KeepAlivePingTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// An HTTP handler to use instead of the built-in SocketsHttpHandler (custom TLS, tests). The client does not dispose
+    /// An HTTP handler to use instead of the built-in SocketsHttpHandler (proxies, tests; for TLS prefer <see cref="Tls"/>). The client does not dispose
     /// it, and <see cref="ConnectTimeout"/> and the keep-alive settings do not apply to it: configure them on the handler.
     /// </summary>
     public HttpMessageHandler? HttpHandler { get; init; }

@@ -82,8 +82,10 @@ public sealed class TlsOptionsTests
         Assert.Equal("pem", await fromObject.GetStringAsync(key));
     }
 
-    [Fact]
-    public async Task Missing_client_certificate_is_a_quick_non_transient_tls_error_and_nothing_is_applied()
+    [Theory]
+    [InlineData(null)] // TLS 1.3: the server's rejection arrives after the client's handshake completed
+    [InlineData(SslProtocols.Tls12)] // TLS 1.2: the handshake itself fails
+    public async Task Missing_client_certificate_is_a_quick_non_transient_tls_error_and_nothing_is_applied(SslProtocols? protocols)
     {
         using var certs = TestCertificates.Create();
         await using var server = await EtcdServer.StartAsync(new EtcdServerOptions { Tls = certs, ClientCertAuth = true });
@@ -92,7 +94,7 @@ public sealed class TlsOptionsTests
         await using var anonymous = new EtcdClient(new EtcdClientOptions
         {
             Endpoints = [server.ClientUrl, $"https://localhost:{server.ClientPort}"],
-            Tls = new EtcdTlsOptions { CaCertificateFile = certs.CaCertFile },
+            Tls = new EtcdTlsOptions { CaCertificateFile = certs.CaCertFile, EnabledProtocols = protocols },
         });
 
         for (int i = 0; i < 2; i++) // the second call fails the same way, on a fresh connection attempt
