@@ -3,7 +3,7 @@ namespace Etcd;
 /// <summary>Settings of an <see cref="EtcdClient"/>; validated when the client is created.</summary>
 public sealed class EtcdClientOptions
 {
-    /// <summary>The etcd endpoints, e.g. <c>http://127.0.0.1:2379</c> (scheme defaults to http). The client uses the first
+    /// <summary>The etcd endpoints, e.g. <c>http://127.0.0.1:2379</c> (scheme defaults to http, or https with <see cref="Tls"/>). The client uses the first
     /// that accepts connections and moves to the next only when a connection attempt fails before anything was sent.</summary>
     public IReadOnlyList<string> Endpoints { get; init; } = ["http://127.0.0.1:2379"];
 
@@ -30,17 +30,31 @@ public sealed class EtcdClientOptions
     public TimeSpan KeepAlivePingTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// An HTTP handler to use instead of the built-in SocketsHttpHandler (custom TLS, tests). The client does not dispose
+    /// An HTTP handler to use instead of the built-in SocketsHttpHandler (proxies, tests; for TLS prefer <see cref="Tls"/>). The client does not dispose
     /// it, and <see cref="ConnectTimeout"/> and the keep-alive settings do not apply to it: configure them on the handler.
     /// </summary>
     public HttpMessageHandler? HttpHandler { get; init; }
+
+    /// <summary>
+    /// TLS settings (custom CA, server name, client certificate). When set, endpoints without a scheme are https,
+    /// http:// endpoints are rejected, and <see cref="HttpHandler"/> must not be set.
+    /// </summary>
+    public EtcdTlsOptions? Tls { get; init; }
 
     internal IReadOnlyList<Uri> Validate()
     {
         if (Endpoints is null || Endpoints.Count == 0)
             throw new ArgumentException("At least one endpoint is required.", nameof(Endpoints));
+        if (Tls is not null && HttpHandler is not null)
+            throw new ArgumentException("Set either Tls or HttpHandler, not both: TLS settings apply to the built-in handler only.", nameof(Tls));
         var uris = new List<Uri>(Endpoints.Count);
-        foreach (var endpoint in Endpoints) uris.Add(ParseEndpoint(endpoint));
+        foreach (var endpoint in Endpoints)
+        {
+            var uri = ParseEndpoint(endpoint, Tls is null ? Uri.UriSchemeHttp : Uri.UriSchemeHttps);
+            if (Tls is not null && uri.Scheme != Uri.UriSchemeHttps)
+                throw new ArgumentException($"Endpoint '{endpoint}' is http:// but Tls is set; use https://.", nameof(Endpoints));
+            uris.Add(uri);
+        }
         if (ConnectTimeout <= TimeSpan.Zero && ConnectTimeout != Timeout.InfiniteTimeSpan)
             throw new ArgumentOutOfRangeException(nameof(ConnectTimeout), ConnectTimeout, "ConnectTimeout must be positive.");
         if (RequestTimeout <= TimeSpan.Zero && RequestTimeout != Timeout.InfiniteTimeSpan)
@@ -56,12 +70,14 @@ public sealed class EtcdClientOptions
         return uris;
     }
 
-    internal static Uri ParseEndpoint(string? endpoint)
+    internal static Uri ParseEndpoint(string? endpoint) => ParseEndpoint(endpoint, Uri.UriSchemeHttp);
+
+    private static Uri ParseEndpoint(string? endpoint, string defaultScheme)
     {
         if (string.IsNullOrWhiteSpace(endpoint))
             throw new ArgumentException("An endpoint must not be empty.", nameof(Endpoints));
         var text = endpoint.Trim();
-        if (!text.Contains("://", StringComparison.Ordinal)) text = "http://" + text;
+        if (!text.Contains("://", StringComparison.Ordinal)) text = defaultScheme + "://" + text;
         if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
             throw new ArgumentException($"'{endpoint}' is not an http:// or https:// endpoint.", nameof(Endpoints));
         if (uri.AbsolutePath != "/" || !string.IsNullOrEmpty(uri.Query))

@@ -11,6 +11,8 @@ internal static class ErrorMapper
         var detail = error.Detail;
         var message = $"{method} failed ({error.StatusCode}): {detail}";
         var code = (EtcdStatusCode)error.StatusCode;
+        if (error.TlsFailure)
+            return new EtcdTlsException($"{method} failed: {detail}", error);
         switch (error.StatusCode)
         {
             case GrpcStatusCode.Unavailable:

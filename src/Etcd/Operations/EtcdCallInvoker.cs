@@ -26,6 +26,8 @@ internal sealed class EtcdCallInvoker : IDisposable
             HttpHandler = options.HttpHandler,
             KeepAlivePingDelay = options.KeepAlivePingDelay,
             KeepAlivePingTimeout = options.KeepAlivePingTimeout,
+            SslOptions = options.Tls?.CreateSslOptions(),
+            TlsServerName = options.Tls?.ServerName,
         };
         _channels = new GrpcChannel[endpoints.Count];
         for (int i = 0; i < endpoints.Count; i++) _channels[i] = new GrpcChannel(endpoints[i], channelOptions);

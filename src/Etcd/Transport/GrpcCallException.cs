@@ -31,6 +31,9 @@ internal sealed class GrpcCallException : Exception
     /// <summary>The status-carrying metadata received with the failure (trailers, or the headers of a trailers-only response).</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Trailers { get; init; } = s_noTrailers;
 
+    /// <summary>True when TLS failed: the certificate of one side was rejected by the other (a configuration error, not transient).</summary>
+    public bool TlsFailure { get; init; }
+
     /// <summary>True when the client itself refused a response message larger than its receive limit.</summary>
     public bool ReceiveLimitExceeded { get; init; }
 

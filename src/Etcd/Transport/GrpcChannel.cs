@@ -20,6 +20,7 @@ internal sealed class GrpcChannel : IDisposable
 
     // Never disposed: calls still running when the channel is disposed hold registrations on it.
     private readonly CancellationTokenSource _shutdown = new();
+    private readonly string? _hostHeader;
     private int _disposed;
 
     public GrpcChannel(Uri address, GrpcChannelOptions options)
@@ -35,6 +36,11 @@ internal sealed class GrpcChannel : IDisposable
         Address = address;
         Options = options;
         _baseUri = address.GetLeftPart(UriPartial.Path).TrimEnd('/');
+        if (options.TlsServerName is { } serverName && address.Scheme == Uri.UriSchemeHttps)
+        {
+            _hostHeader = serverName.Contains(':', StringComparison.Ordinal) ? $"[{serverName}]:{address.Port}" : $"{serverName}:{address.Port}";
+        }
+
         HttpHandler = options.HttpHandler ?? CreateHandler(options);
         _invoker = new HttpMessageInvoker(HttpHandler, disposeHandler: options.HttpHandler is null);
     }
@@ -335,6 +341,11 @@ internal sealed class GrpcChannel : IDisposable
         {
             HttpRequestHeaders headers = request.Headers;
             headers.TryAddWithoutValidation(GrpcProtocol.TeHeader, GrpcProtocol.TeTrailers);
+            if (_hostHeader is not null)
+            {
+                headers.Host = _hostHeader;
+            }
+
             if (timeout != Timeout.InfiniteTimeSpan)
             {
                 headers.TryAddWithoutValidation(GrpcProtocol.TimeoutHeader, GrpcTimeout.Format(timeout));

@@ -24,6 +24,12 @@ internal sealed class GrpcChannelOptions
     /// <summary>TLS settings for the built-in handler (ignored when <see cref="HttpHandler"/> is set).</summary>
     public SslClientAuthenticationOptions? SslOptions { get; init; }
 
+    /// <summary>
+    /// With https: the host name TLS validates the server certificate against and sends as SNI, instead of the
+    /// address's host. Sent as the requests' Host (:authority), which is what SocketsHttpHandler takes the TLS name from.
+    /// </summary>
+    public string? TlsServerName { get; init; }
+
     internal void Validate()
     {
         if (ConnectTimeout <= TimeSpan.Zero && ConnectTimeout != Timeout.InfiniteTimeSpan)

@@ -13,6 +13,12 @@ internal static class GrpcTransportErrors
     /// </summary>
     public static GrpcCallException FromException(Exception exception, bool requestStarted, Uri address)
     {
+        if (DescribeTlsFailure(exception, address) is { } tlsFailure)
+        {
+            // The server never got a working connection, so it processed nothing.
+            return new GrpcCallException(GrpcStatusCode.Unavailable, tlsFailure, requestMayHaveBeenSent: false, exception) { TlsFailure = true };
+        }
+
         if (!requestStarted && IsConnectFailure(exception))
         {
             return new GrpcCallException(
@@ -82,6 +88,46 @@ internal static class GrpcTransportErrors
             default:
                 return false;
         }
+    }
+
+    /// <summary>
+    /// A description when TLS failed, null otherwise. Two shapes. The handshake failed here: an
+    /// <see cref="AuthenticationException"/> (the server certificate was rejected, or, with TLS 1.2, the server refused the
+    /// client certificate). Or, with TLS 1.3, the handshake completed on the client's side and the server's rejection of
+    /// the client certificate (an alert) closed the connection before the HTTP/2 connection was established; depending on
+    /// which of the handler's reads and writes notices first, SocketsHttpHandler then reports "An HTTP/2 connection could
+    /// not be established" wrapping the alert, a disposed SslStream, or a failed write. A server that dies in the same
+    /// few milliseconds between the TLS handshake and the HTTP/2 preface, closing without a reset, would look the same;
+    /// with a reset (SocketException) it stays a plain connection failure.
+    /// </summary>
+    internal static string? DescribeTlsFailure(Exception exception, Uri address)
+    {
+        if (Find<AuthenticationException>(exception) is { } authentication)
+        {
+            return $"The TLS handshake with {address} failed: {authentication.Message}";
+        }
+
+        if (address.Scheme == Uri.UriSchemeHttps && Find<SocketException>(exception) is null && IsHttp2NotEstablished(exception))
+        {
+            return $"The server {address} closed the TLS connection before HTTP/2 was established: it rejected the client certificate (missing, untrusted or not for client authentication), or the TLS settings do not match.";
+        }
+
+        return null;
+    }
+
+    // Only SocketsHttpHandler's message tells this case apart; should it change, the failure stays Unavailable (retryable).
+    private static bool IsHttp2NotEstablished(Exception exception)
+    {
+        for (Exception? current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is IOException && current.InnerException is not null
+                && current.Message.StartsWith("An HTTP/2 connection could not be established", StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>RST_STREAM / GOAWAY codes to gRPC codes, as in gRPC's HTTP/2 protocol description.</summary>

@@ -64,11 +64,10 @@ public sealed class TlsTests
         clock.Stop();
 
         // TLS 1.3: the client's handshake completes before the server checks the (missing) certificate, so the server's
-        // "bad certificate" alert arrives on the first read of the HTTP/2 connection, after the request was handed to it.
-        // The client cannot tell that apart from a connection lost mid-call: Unavailable, not a connection failure.
-        var unavailable = Assert.IsType<EtcdUnavailableException>(error);
-        Assert.Equal(EtcdStatusCode.Unavailable, unavailable.StatusCode);
-        Assert.True(unavailable.RequestMayHaveBeenSent);
+        // rejection breaks the connection before HTTP/2 is established: a TLS failure, not a transient one.
+        var tls = Assert.IsType<EtcdTlsException>(error);
+        Assert.Equal(EtcdStatusCode.Unavailable, tls.StatusCode);
+        Assert.False(tls.IsTransient);
         Assert.Contains(Chain(error), e => e is IOException);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
         Assert.Equal("authenticated"u8.ToArray(), await new EtcdCtl(server).GetAsync(key)); // the anonymous put was not applied
@@ -92,9 +91,9 @@ public sealed class TlsTests
             var error = await Assert.ThrowsAnyAsync<EtcdException>(() => client.PutAsync(key, "never").WaitAsync(NoHang));
             clock.Stop();
 
-            var connection = Assert.IsType<EtcdConnectionException>(error);
-            Assert.Equal(EtcdStatusCode.Unavailable, connection.StatusCode);
-            Assert.False(connection.RequestMayHaveBeenSent);
+            var tls = Assert.IsType<EtcdTlsException>(error);
+            Assert.Equal(EtcdStatusCode.Unavailable, tls.StatusCode);
+            Assert.False(tls.IsTransient);
             Assert.Contains(Chain(error), e => e is AuthenticationException);
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
         }
