@@ -65,4 +65,17 @@ public sealed class KeyWaitsTests(EtcdFixture etcd) : ClientTestBase(etcd), ICla
         var deleted = await Client.DeleteAsync(P + "k");
         Assert.Equal(deleted.Header.Revision, await second.WaitAsync(Patience));
     }
+
+    [Fact]
+    public async Task A_watch_reports_the_revision_the_server_read_when_it_confirmed_it()
+    {
+        var put = await Client.PutAsync(P + "k", "v");
+        await using var watch = Client.Watch.Watch(P + "k", _ => { });
+        Assert.Equal(0, watch.CreatedRevision);
+        await watch.Started.WaitAsync(Patience);
+        // This class has its own etcd and its tests run one at a time: nothing was written since the put.
+        Assert.Equal(put.Header.Revision, watch.CreatedRevision);
+        var read = await Client.GetAsync(P + "k");
+        Assert.Equal(read.Header.Revision, watch.CreatedRevision);
+    }
 }
