@@ -80,7 +80,11 @@ public sealed class EtcdTlsOptions
         return (_, certificate, _, errors) =>
         {
             if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0) return false;
+#if NET9_0_OR_GREATER
             var leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+#else
+            var leaf = certificate as X509Certificate2 ?? new X509Certificate2(certificate.GetRawCertData());
+#endif
             // The platform checked the name against the connection's TLS host name, which is ServerName when set (the
             // channel sends it as the Host); checking again here keeps the override independent of that.
             bool nameOk = serverName is null
