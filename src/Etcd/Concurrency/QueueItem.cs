@@ -1,7 +1,7 @@
 namespace Etcd.Concurrency;
 
 /// <summary>
-/// An item claimed with <see cref="DistributedQueue.TakeAsync"/> (or <see cref="DistributedPriorityQueue.TakeAsync"/>):
+/// An item claimed with <see cref="DistributedQueueBase.TakeAsync"/> (of a <see cref="DistributedQueue"/> or a <see cref="DistributedPriorityQueue"/>):
 /// it stays in the queue, invisible to other consumers, until <see cref="AckAsync"/> removes it for good or
 /// <see cref="ReleaseAsync"/> (or disposing without an acknowledgement) hands it back. The claim is a key on the
 /// consumer's session lease, so if the consumer dies the claim vanishes with the lease and the item is delivered again.
