@@ -44,15 +44,12 @@ public sealed class EtcdLock
     /// <summary>Waits until the lock is held.</summary>
     /// <exception cref="EtcdLockLostException">The session was lost, or its key deleted, before the lock was held.</exception>
     /// <exception cref="InvalidOperationException">This session already holds or waits for this lock.</exception>
-    public async Task<LockHandle> LockAsync(CancellationToken cancellationToken = default)
-        => (await LockQueue.AcquireAsync(_request, null, tryOnly: false, cancellationToken).ConfigureAwait(false))!;
+    public Task<LockHandle> LockAsync(CancellationToken cancellationToken = default)
+        => LockQueue.LockAsync(_request, null, cancellationToken);
 
     /// <summary>Waits at most <paramref name="timeout"/> for the lock; throws <see cref="TimeoutException"/> naming the lock when it is not held in time.</summary>
     public Task<LockHandle> LockAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        var limit = LockQueue.ValidateTimeout(timeout, nameof(timeout));
-        return LockCoreAsync(limit, cancellationToken);
-    }
+        => LockQueue.LockAsync(_request, LockQueue.ValidateTimeout(timeout, nameof(timeout)), cancellationToken);
 
     /// <summary>Takes the lock if nobody holds it or waits ahead; returns null at once otherwise (the queue is left as it was).</summary>
     public Task<LockHandle?> TryLockAsync(CancellationToken cancellationToken = default)
@@ -64,9 +61,6 @@ public sealed class EtcdLock
         var limit = LockQueue.ValidateTimeout(timeout, nameof(timeout));
         return LockQueue.AcquireAsync(_request, limit, tryOnly: true, cancellationToken);
     }
-
-    private async Task<LockHandle> LockCoreAsync(TimeSpan? timeout, CancellationToken cancellationToken)
-        => (await LockQueue.AcquireAsync(_request, timeout, tryOnly: false, cancellationToken).ConfigureAwait(false))!;
 
     /// <inheritdoc />
     public override string ToString() => $"lock {Name} (key {Key})";

@@ -41,6 +41,10 @@ internal static class LockQueue
         return timeout;
     }
 
+    /// <summary>Waits for the lock (at most <paramref name="timeout"/>; null: no limit), throwing <see cref="TimeoutException"/> when it is not held in time.</summary>
+    internal static async Task<LockHandle> LockAsync(Request request, TimeSpan? timeout, CancellationToken cancellationToken)
+        => (await AcquireAsync(request, timeout, tryOnly: false, cancellationToken).ConfigureAwait(false))!;
+
     /// <summary>
     /// Acquires the lock. <paramref name="timeout"/> null waits without limit; zero makes one attempt without waiting.
     /// When the time runs out the result is null if <paramref name="tryOnly"/>, else a <see cref="TimeoutException"/>.

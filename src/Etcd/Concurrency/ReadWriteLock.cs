@@ -43,23 +43,20 @@ public sealed class ReadWriteLock
     public EtcdBytes WriteKey { get; }
 
     /// <summary>Waits until the lock is held for reading (no older writer holds or waits).</summary>
-    public async Task<LockHandle> ReadLockAsync(CancellationToken cancellationToken = default)
-        => (await LockQueue.AcquireAsync(_read, null, tryOnly: false, cancellationToken).ConfigureAwait(false))!;
+    public Task<LockHandle> ReadLockAsync(CancellationToken cancellationToken = default)
+        => LockQueue.LockAsync(_read, null, cancellationToken);
 
     /// <summary>Waits at most <paramref name="timeout"/> for the read lock; throws <see cref="TimeoutException"/> naming the lock when it is not held in time.</summary>
     public Task<LockHandle> ReadLockAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
-        => LockCoreAsync(_read, LockQueue.ValidateTimeout(timeout, nameof(timeout)), cancellationToken);
+        => LockQueue.LockAsync(_read, LockQueue.ValidateTimeout(timeout, nameof(timeout)), cancellationToken);
 
     /// <summary>Waits until the lock is held for writing (no older reader or writer holds or waits).</summary>
-    public async Task<LockHandle> WriteLockAsync(CancellationToken cancellationToken = default)
-        => (await LockQueue.AcquireAsync(_write, null, tryOnly: false, cancellationToken).ConfigureAwait(false))!;
+    public Task<LockHandle> WriteLockAsync(CancellationToken cancellationToken = default)
+        => LockQueue.LockAsync(_write, null, cancellationToken);
 
     /// <summary>Waits at most <paramref name="timeout"/> for the write lock; throws <see cref="TimeoutException"/> naming the lock when it is not held in time.</summary>
     public Task<LockHandle> WriteLockAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
-        => LockCoreAsync(_write, LockQueue.ValidateTimeout(timeout, nameof(timeout)), cancellationToken);
-
-    private static async Task<LockHandle> LockCoreAsync(LockQueue.Request request, TimeSpan? timeout, CancellationToken cancellationToken)
-        => (await LockQueue.AcquireAsync(request, timeout, tryOnly: false, cancellationToken).ConfigureAwait(false))!;
+        => LockQueue.LockAsync(_write, LockQueue.ValidateTimeout(timeout, nameof(timeout)), cancellationToken);
 
     /// <inheritdoc />
     public override string ToString() => $"read-write lock {Name}";
