@@ -15,6 +15,7 @@ public sealed class EtcdClient : IEtcdKeyspace, IAsyncDisposable, IDisposable
 {
     private readonly EtcdCallInvoker _invoker;
     private readonly KvOperations _kv;
+    private readonly EndpointSyncLoop? _endpointSync;
 
     /// <summary>Creates a client for one endpoint or a comma-separated list of endpoints (e.g. <c>"http://10.0.0.1:2379,http://10.0.0.2:2379"</c>).</summary>
     public EtcdClient(string endpoints)
@@ -35,13 +36,35 @@ public sealed class EtcdClient : IEtcdKeyspace, IAsyncDisposable, IDisposable
         Watch = new WatchClient(_invoker);
         Locks = new LockService(_invoker, this);
         Elections = new ElectionService(_invoker, this);
+        if (options.EndpointSyncInterval is { } interval) _endpointSync = new EndpointSyncLoop(this, interval);
     }
 
     /// <summary>The options the client was created with.</summary>
     public EtcdClientOptions Options { get; }
 
-    /// <summary>The endpoints the client connects to, parsed.</summary>
+    /// <summary>The endpoints the client connects to now (the configured ones until <see cref="SetEndpoints"/> or a sync replaces them).</summary>
     public IReadOnlyList<Uri> Endpoints => _invoker.Endpoints;
+
+    /// <summary>
+    /// Replaces the endpoint list while the client runs (parsed and validated like <see cref="EtcdClientOptions.Endpoints"/>).
+    /// Connections to endpoints that stay are kept; calls running on a removed endpoint get its request timeout to finish,
+    /// and watch and keep-alive streams on it move to the new list.
+    /// </summary>
+    public void SetEndpoints(IEnumerable<string> endpoints) => _invoker.SetEndpoints(Options.ParseEndpoints(endpoints, nameof(endpoints)));
+
+    /// <summary>
+    /// Replaces the endpoint list with the client URLs of the cluster's voting members (learners serve no client calls)
+    /// and returns the new list; the list stays as it is when no member advertises a URL of the client's scheme.
+    /// <see cref="EtcdClientOptions.EndpointSyncInterval"/> runs this periodically.
+    /// </summary>
+    public async Task<IReadOnlyList<Uri>> SyncEndpointsAsync(CancellationToken cancellationToken = default)
+    {
+        var members = await Cluster.ListMembersAsync(cancellationToken).ConfigureAwait(false);
+        string scheme = Options.Tls is null && Endpoints.All(e => e.Scheme == Uri.UriSchemeHttp) ? Uri.UriSchemeHttp : Uri.UriSchemeHttps;
+        var urls = members.Members.Where(m => !m.IsLearner).SelectMany(m => m.ClientUrls).Where(u => u.Scheme == scheme).Select(u => u.ToString()).ToList();
+        if (urls.Count > 0) SetEndpoints(urls);
+        return Endpoints;
+    }
 
     /// <summary>The endpoint new calls and streams go to first (it changes when a member cannot be reached).</summary>
     public Uri CurrentEndpoint => _invoker.CurrentEndpoint;
@@ -125,7 +148,8 @@ public sealed class EtcdClient : IEtcdKeyspace, IAsyncDisposable, IDisposable
     /// </summary>
     public void Dispose()
     {
-        // Not awaited: the keep-alive loop ends on its own once the connections are closed.
+        // Not awaited: the loops end on their own once the connections are closed.
+        _ = _endpointSync?.DisposeAsync().AsTask();
         _ = Leases.KeepAlives.DisposeAsync().AsTask();
         _ = Watch.Manager.DisposeAsync().AsTask();
         _invoker.Dispose();
@@ -140,6 +164,7 @@ public sealed class EtcdClient : IEtcdKeyspace, IAsyncDisposable, IDisposable
     {
         try
         {
+            if (_endpointSync is not null) await _endpointSync.DisposeAsync().ConfigureAwait(false);
             await Leases.KeepAlives.DisposeAsync().ConfigureAwait(false);
             await Watch.Manager.DisposeAsync().ConfigureAwait(false);
         }

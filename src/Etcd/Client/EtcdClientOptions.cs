@@ -4,7 +4,7 @@ namespace Etcd;
 public sealed class EtcdClientOptions
 {
     /// <summary>The etcd endpoints, e.g. <c>http://127.0.0.1:2379</c> (scheme defaults to http, or https with <see cref="Tls"/>). The client uses the first
-    /// that accepts connections and moves to the next only when a connection attempt fails before anything was sent.</summary>
+    /// that works and moves to the next when a member cannot be reached, has no leader or is unavailable.</summary>
     public IReadOnlyList<string> Endpoints { get; init; } = ["http://127.0.0.1:2379"];
 
     /// <summary>How long establishing a connection may take (default 5 s).</summary>
@@ -29,6 +29,22 @@ public sealed class EtcdClientOptions
     /// <summary>How long a PING may go unanswered before the connection is dropped (default 10 s).</summary>
     public TimeSpan KeepAlivePingTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>When failed calls are tried again (default <see cref="EtcdRetryPolicy.Default"/>); writes are never retried in a way that could apply them twice.</summary>
+    public EtcdRetryPolicy RetryPolicy { get; init; } = EtcdRetryPolicy.Default;
+
+    /// <summary>
+    /// Sends etcd's <c>hasleader</c> metadata (default true): a member that has lost its leader (partitioned, or the
+    /// cluster lost quorum) refuses calls at once and cancels watch and keep-alive streams, so the client moves to another
+    /// member instead of waiting on it. Serializable reads and calls aimed at one member never require a leader.
+    /// </summary>
+    public bool RequireLeader { get; init; } = true;
+
+    /// <summary>
+    /// How often the endpoint list is replaced by the client URLs of the cluster's voting members (from the member list);
+    /// null (default) keeps the configured endpoints. See also <see cref="EtcdClient.SyncEndpointsAsync"/>.
+    /// </summary>
+    public TimeSpan? EndpointSyncInterval { get; init; }
+
     /// <summary>
     /// An HTTP handler to use instead of the built-in SocketsHttpHandler (proxies, tests; for TLS prefer <see cref="Tls"/>). The client does not dispose
     /// it, and <see cref="ConnectTimeout"/> and the keep-alive settings do not apply to it: configure them on the handler.
@@ -43,18 +59,9 @@ public sealed class EtcdClientOptions
 
     internal IReadOnlyList<Uri> Validate()
     {
-        if (Endpoints is null || Endpoints.Count == 0)
-            throw new ArgumentException("At least one endpoint is required.", nameof(Endpoints));
         if (Tls is not null && HttpHandler is not null)
             throw new ArgumentException("Set either Tls or HttpHandler, not both: TLS settings apply to the built-in handler only.", nameof(Tls));
-        var uris = new List<Uri>(Endpoints.Count);
-        foreach (var endpoint in Endpoints)
-        {
-            var uri = ParseEndpoint(endpoint, Tls is null ? Uri.UriSchemeHttp : Uri.UriSchemeHttps);
-            if (Tls is not null && uri.Scheme != Uri.UriSchemeHttps)
-                throw new ArgumentException($"Endpoint '{endpoint}' is http:// but Tls is set; use https://.", nameof(Endpoints));
-            uris.Add(uri);
-        }
+        var uris = ParseEndpoints(Endpoints, nameof(Endpoints));
         if (ConnectTimeout <= TimeSpan.Zero && ConnectTimeout != Timeout.InfiniteTimeSpan)
             throw new ArgumentOutOfRangeException(nameof(ConnectTimeout), ConnectTimeout, "ConnectTimeout must be positive.");
         if (RequestTimeout <= TimeSpan.Zero && RequestTimeout != Timeout.InfiniteTimeSpan)
@@ -63,6 +70,10 @@ public sealed class EtcdClientOptions
             throw new ArgumentOutOfRangeException(nameof(KeepAlivePingDelay), KeepAlivePingDelay, "KeepAlivePingDelay must be at least 5 s (etcd's --grpc-keepalive-min-time) or infinite.");
         if (KeepAlivePingTimeout <= TimeSpan.Zero && KeepAlivePingTimeout != Timeout.InfiniteTimeSpan)
             throw new ArgumentOutOfRangeException(nameof(KeepAlivePingTimeout), KeepAlivePingTimeout, "KeepAlivePingTimeout must be positive or infinite.");
+        ArgumentNullException.ThrowIfNull(RetryPolicy, nameof(RetryPolicy));
+        RetryPolicy.Validate(nameof(RetryPolicy));
+        if (EndpointSyncInterval is { } sync && sync < TimeSpan.FromSeconds(1))
+            throw new ArgumentOutOfRangeException(nameof(EndpointSyncInterval), sync, "EndpointSyncInterval must be at least 1 s (or null for no syncing).");
         if (MaxSendMessageSize <= 0)
             throw new ArgumentOutOfRangeException(nameof(MaxSendMessageSize), MaxSendMessageSize, "MaxSendMessageSize must be positive.");
         if (MaxReceiveMessageSize <= 0)
@@ -71,6 +82,24 @@ public sealed class EtcdClientOptions
     }
 
     internal static Uri ParseEndpoint(string? endpoint) => ParseEndpoint(endpoint, Uri.UriSchemeHttp);
+
+    /// <summary>Parses an endpoint list by the rules of <see cref="Endpoints"/> (scheme from <see cref="Tls"/>, duplicates dropped).</summary>
+    internal IReadOnlyList<Uri> ParseEndpoints(IEnumerable<string>? endpoints, string paramName)
+    {
+        if (endpoints is null)
+            throw new ArgumentException("At least one endpoint is required.", paramName);
+        var uris = new List<Uri>();
+        foreach (var endpoint in endpoints)
+        {
+            var uri = ParseEndpoint(endpoint, Tls is null ? Uri.UriSchemeHttp : Uri.UriSchemeHttps);
+            if (Tls is not null && uri.Scheme != Uri.UriSchemeHttps)
+                throw new ArgumentException($"Endpoint '{endpoint}' is http:// but Tls is set; use https://.", paramName);
+            if (!uris.Contains(uri)) uris.Add(uri);
+        }
+        if (uris.Count == 0)
+            throw new ArgumentException("At least one endpoint is required.", paramName);
+        return uris;
+    }
 
     private static Uri ParseEndpoint(string? endpoint, string defaultScheme)
     {

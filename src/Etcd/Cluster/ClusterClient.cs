@@ -16,7 +16,7 @@ public sealed class ClusterClient
     /// <summary>Lists every member of the cluster (learners and members added but not started included).</summary>
     public async Task<MemberListResponse> ListMembersAsync(CancellationToken cancellationToken = default)
     {
-        var response = await _invoker.UnaryAsync(EtcdMethods.MemberList, new Pb.MemberListRequest(), cancellationToken).ConfigureAwait(false);
+        var response = await _invoker.UnaryAsync(EtcdMethods.MemberList, new Pb.MemberListRequest(), cancellationToken, flags: CallFlags.Idempotent).ConfigureAwait(false);
         return new MemberListResponse(ProtoMapping.ToHeader(response.Header), AdminMapping.ToMembers(response.Members));
     }
 

@@ -64,7 +64,7 @@ public sealed class LeaseClient
 
     private async Task<LeaseTimeToLiveResponse> TimeToLiveCoreAsync(Pb.LeaseTimeToLiveRequest request, CancellationToken cancellationToken)
     {
-        var response = await _invoker.UnaryAsync(EtcdMethods.LeaseTimeToLive, request, cancellationToken, leaseId: request.ID).ConfigureAwait(false);
+        var response = await _invoker.UnaryAsync(EtcdMethods.LeaseTimeToLive, request, cancellationToken, leaseId: request.ID, flags: CallFlags.Idempotent).ConfigureAwait(false);
         // etcd answers TTL -1 for a lease it does not have, instead of an error.
         if (response.TTL < 0) throw NotFound(request.ID);
         var keys = response.Keys.Count == 0 ? [] : response.Keys.Select(ProtoMapping.ToBytes).ToArray();
@@ -75,7 +75,7 @@ public sealed class LeaseClient
     /// <summary>Lists the ids of every lease on the server.</summary>
     public async Task<LeaseListResponse> ListAsync(CancellationToken cancellationToken = default)
     {
-        var response = await _invoker.UnaryAsync(EtcdMethods.LeaseLeases, new Pb.LeaseLeasesRequest(), cancellationToken).ConfigureAwait(false);
+        var response = await _invoker.UnaryAsync(EtcdMethods.LeaseLeases, new Pb.LeaseLeasesRequest(), cancellationToken, flags: CallFlags.Idempotent).ConfigureAwait(false);
         return new LeaseListResponse(ProtoMapping.ToHeader(response.Header), response.Leases.Select(l => l.ID).ToArray());
     }
 
@@ -91,7 +91,7 @@ public sealed class LeaseClient
     {
         try
         {
-            await using var call = _invoker.StartDuplex(EtcdMethods.LeaseKeepAlive, _invoker.NewDeadline(), cancellationToken);
+            await using var call = await _invoker.StartDuplexAsync(EtcdMethods.LeaseKeepAlive, _invoker.NewDeadline(), cancellationToken).ConfigureAwait(false);
             await call.WriteAsync(new Pb.LeaseKeepAliveRequest { ID = id }, cancellationToken).ConfigureAwait(false);
             if (!await call.MoveNextAsync(cancellationToken).ConfigureAwait(false))
                 throw new EtcdException(EtcdStatusCode.Internal, $"LeaseKeepAlive for lease {id:x} ended without an answer.");

@@ -20,7 +20,7 @@ public sealed class MaintenanceClient
     /// <summary>Reads the status of the member the client is connected to: version, database size, leader, raft index and term.</summary>
     public async Task<StatusResponse> StatusAsync(CancellationToken cancellationToken = default)
     {
-        var response = await _invoker.UnaryAsync(EtcdMethods.Status, new Pb.StatusRequest(), cancellationToken).ConfigureAwait(false);
+        var response = await _invoker.UnaryAsync(EtcdMethods.Status, new Pb.StatusRequest(), cancellationToken, flags: CallFlags.Idempotent | CallFlags.NoLeaderRequired).ConfigureAwait(false);
         return ProtoMapping.ToStatus(response);
     }
 
@@ -36,7 +36,7 @@ public sealed class MaintenanceClient
     public async Task<AlarmResponse> ListAlarmsAsync(CancellationToken cancellationToken = default)
     {
         var request = new Pb.AlarmRequest { Action = Pb.AlarmRequest.Types.AlarmAction.Get, MemberID = 0, Alarm = Pb.AlarmType.None };
-        var response = await _invoker.UnaryAsync(EtcdMethods.Alarm, request, cancellationToken).ConfigureAwait(false);
+        var response = await _invoker.UnaryAsync(EtcdMethods.Alarm, request, cancellationToken, flags: CallFlags.Idempotent).ConfigureAwait(false);
         return AdminMapping.ToAlarms(response);
     }
 

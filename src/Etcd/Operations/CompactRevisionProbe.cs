@@ -16,7 +16,7 @@ internal static class CompactRevisionProbe
         timeout.CancelAfter(budget);
         try
         {
-            await using var call = invoker.StartDuplex(EtcdMethods.WatchStream, DateTime.UtcNow + budget, timeout.Token);
+            await using var call = await invoker.StartDuplexAsync(EtcdMethods.WatchStream, DateTime.UtcNow + budget, timeout.Token).ConfigureAwait(false);
             var create = new Pb.WatchCreateRequest
             {
                 Key = ProtoMapping.ToByteString(key.IsEmpty ? (EtcdBytes)new byte[] { 0 } : key),

@@ -103,7 +103,7 @@ internal sealed class ElectionOperations
         var request = new ElectionPb.LeaderRequest { Name = ProtoMapping.ToByteString(name) };
         try
         {
-            var response = await _invoker.UnaryAsync(EtcdMethods.Leader, request, cancellationToken).ConfigureAwait(false);
+            var response = await _invoker.UnaryAsync(EtcdMethods.Leader, request, cancellationToken, flags: CallFlags.Idempotent).ConfigureAwait(false);
             return response.Kv is null ? null : ProtoMapping.ToKeyValue(response.Kv);
         }
         catch (EtcdException error) when (IsNoLeader(error))
@@ -133,7 +133,7 @@ internal sealed class ElectionOperations
         GrpcServerStreamingCall<ElectionPb.LeaderResponse> call;
         try
         {
-            call = _invoker.StartServerStreaming(EtcdMethods.Observe, request, cancellationToken);
+            call = await _invoker.StartServerStreamingAsync(EtcdMethods.Observe, request, cancellationToken).ConfigureAwait(false);
         }
         catch (GrpcCallException error)
         {

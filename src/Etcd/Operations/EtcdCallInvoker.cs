@@ -4,21 +4,32 @@ using Google.Protobuf;
 namespace Etcd.Operations;
 
 /// <summary>
-/// Runs calls against the configured endpoints: applies the request deadline, moves to the next endpoint when a
-/// connection attempt failed before anything was sent (safe for writes too), and maps failures to typed exceptions.
+/// Runs calls against the client's endpoints: applies the request deadline and the retry policy, moves to the next
+/// endpoint when a member is unreachable, leaderless or unavailable, attaches <c>hasleader</c> and auth metadata, and maps
+/// failures to typed exceptions. The endpoint list can be replaced while calls run.
 /// </summary>
 internal sealed class EtcdCallInvoker : IDisposable
 {
-    private readonly GrpcChannel[] _channels;
+    private static readonly KeyValuePair<string, string>[] s_hasLeader = [new("hasleader", "true")];
+
+    private readonly GrpcChannelOptions _channelOptions;
     private readonly TimeSpan _requestTimeout;
-    private int _current;
+    private readonly EtcdRetryPolicy _retry;
+    private readonly bool _requireLeader;
+    private readonly object _endpointsLock = new();
+    private readonly List<GrpcChannel> _retired = [];
+    private volatile EndpointSet _set;
     private volatile bool _disposed;
+    private IAuthTokenSource? _auth;
+    private TokenMetadata? _tokenMetadata;
 
     public EtcdCallInvoker(EtcdClientOptions options)
     {
         var endpoints = options.Validate();
         _requestTimeout = options.RequestTimeout;
-        var channelOptions = new GrpcChannelOptions
+        _retry = options.RetryPolicy;
+        _requireLeader = options.RequireLeader;
+        _channelOptions = new GrpcChannelOptions
         {
             ConnectTimeout = options.ConnectTimeout,
             MaxSendMessageSize = options.MaxSendMessageSize,
@@ -29,154 +40,165 @@ internal sealed class EtcdCallInvoker : IDisposable
             SslOptions = options.Tls?.CreateSslOptions(),
             TlsServerName = options.Tls?.ServerName,
         };
-        _channels = new GrpcChannel[endpoints.Count];
-        for (int i = 0; i < endpoints.Count; i++) _channels[i] = new GrpcChannel(endpoints[i], channelOptions);
+        var channels = new GrpcChannel[endpoints.Count];
+        for (int i = 0; i < endpoints.Count; i++) channels[i] = new GrpcChannel(endpoints[i], _channelOptions);
+        _set = new EndpointSet(channels);
     }
 
-    public IReadOnlyList<Uri> Endpoints => Array.ConvertAll(_channels, c => c.Address);
+    public IReadOnlyList<Uri> Endpoints => Array.ConvertAll(_set.Channels, c => c.Address);
 
+    public TimeSpan RequestTimeout => _requestTimeout;
+
+    /// <summary>The endpoint new streams and calls go to first.</summary>
+    public Uri CurrentEndpoint => _set.CurrentChannel.Address;
+
+    /// <summary>Makes every later call and stream carry a token from <paramref name="source"/>; set once, before any call.</summary>
+    public void UseAuthentication(IAuthTokenSource source) => _auth = source;
+
+    /// <summary>
+    /// Replaces the endpoint list. Channels to endpoints that stay are kept (with their connections); the others are
+    /// disposed once calls already running on them had their request timeout to finish. Streams on a removed endpoint
+    /// then reopen on the new list.
+    /// </summary>
+    public void SetEndpoints(IReadOnlyList<Uri> endpoints)
+    {
+        if (endpoints.Count == 0) throw new ArgumentException("At least one endpoint is required.", nameof(endpoints));
+        List<GrpcChannel> removed;
+        lock (_endpointsLock)
+        {
+            ThrowIfDisposed();
+            var old = _set;
+            var channels = new GrpcChannel[endpoints.Count];
+            for (int i = 0; i < endpoints.Count; i++)
+                channels[i] = Array.Find(old.Channels, c => c.Address == endpoints[i]) ?? new GrpcChannel(endpoints[i], _channelOptions);
+            removed = old.Channels.Where(c => Array.IndexOf(channels, c) < 0).ToList();
+            // Stay on the member in use when it is still listed.
+            int current = Math.Max(0, Array.IndexOf(channels, old.CurrentChannel));
+            _set = new EndpointSet(channels, current);
+            _retired.AddRange(removed);
+        }
+        if (removed.Count > 0) _ = RetireAsync(removed);
+    }
+
+    private async Task RetireAsync(List<GrpcChannel> channels)
+    {
+        var grace = _requestTimeout == Timeout.InfiniteTimeSpan ? TimeSpan.FromSeconds(30) : _requestTimeout;
+        await Task.Delay(grace).ConfigureAwait(false);
+        lock (_endpointsLock)
+        {
+            foreach (var channel in channels) _retired.Remove(channel);
+        }
+        foreach (var channel in channels) channel.Dispose();
+    }
+
+    /// <summary>A unary call with the request deadline, retried and failed over as <paramref name="flags"/> allow.</summary>
     public Task<TResponse> UnaryAsync<TRequest, TResponse>(
-        GrpcMethod<TRequest, TResponse> method, TRequest request, CancellationToken cancellationToken, long requestedRevision = 0, long leaseId = 0)
+        GrpcMethod<TRequest, TResponse> method, TRequest request, CancellationToken cancellationToken,
+        long requestedRevision = 0, long leaseId = 0, CallFlags flags = CallFlags.None)
         where TRequest : IMessage<TRequest>
         where TResponse : IMessage<TResponse>
-        => UnaryCoreAsync(method, request, deadline: NewDeadline(), cancellationToken, requestedRevision, leaseId);
+        => UnaryCoreAsync(method, request, NewDeadline(), flags, cancellationToken, requestedRevision, leaseId);
 
     /// <summary>
     /// A unary call without the request deadline, for calls the server holds until something happens (the server's
-    /// Lock and Campaign): only <paramref name="cancellationToken"/> bounds it.
+    /// Lock and Campaign): only <paramref name="cancellationToken"/> bounds it. Treated as a write.
     /// </summary>
     public Task<TResponse> BlockingUnaryAsync<TRequest, TResponse>(
         GrpcMethod<TRequest, TResponse> method, TRequest request, CancellationToken cancellationToken, long leaseId = 0)
         where TRequest : IMessage<TRequest>
         where TResponse : IMessage<TResponse>
-        => UnaryCoreAsync(method, request, deadline: null, cancellationToken, requestedRevision: 0, leaseId);
-
-    /// <summary>Starts a server-streaming call on the current endpoint, without a deadline (the caller's token ends it).</summary>
-    public GrpcServerStreamingCall<TResponse> StartServerStreaming<TRequest, TResponse>(
-        GrpcMethod<TRequest, TResponse> method, TRequest request, CancellationToken cancellationToken)
-        where TRequest : IMessage<TRequest>
-        where TResponse : IMessage<TResponse>
-    {
-        ThrowIfDisposed();
-        var channel = _channels[Volatile.Read(ref _current) % _channels.Length];
-        return channel.StartServerStreaming(method, request, new GrpcCallOptions { CancellationToken = cancellationToken });
-    }
+        => UnaryCoreAsync(method, request, deadline: null, CallFlags.None, cancellationToken, requestedRevision: 0, leaseId);
 
     /// <summary>
     /// Resolves <paramref name="member"/> (a client URL) to one of the configured endpoints, compared by scheme, host and
     /// port; throws <see cref="ArgumentException"/> naming the known endpoints when it is none of them.
     /// </summary>
-    public Uri ResolveEndpoint(Uri member, string paramName) => _channels[IndexOf(member, paramName)].Address;
+    public Uri ResolveEndpoint(Uri member, string paramName) => Find(member, paramName).Address;
 
-    /// <summary>A unary call sent to <paramref name="endpoint"/> only (no failover), with the request deadline.</summary>
+    /// <summary>A unary call sent to <paramref name="endpoint"/> only (no failover, no <c>hasleader</c>), with the request deadline.</summary>
     public async Task<TResponse> UnaryAtAsync<TRequest, TResponse>(
         Uri endpoint, GrpcMethod<TRequest, TResponse> method, TRequest request, CancellationToken cancellationToken)
         where TRequest : IMessage<TRequest>
         where TResponse : IMessage<TResponse>
     {
-        var channel = _channels[IndexOf(endpoint, nameof(endpoint))];
+        var channel = Find(endpoint, nameof(endpoint));
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
-        var options = new GrpcCallOptions { Deadline = NewDeadline(), CancellationToken = cancellationToken };
-        try
+        var deadline = NewDeadline();
+        for (int tokenRefreshes = 0; ; tokenRefreshes++)
         {
-            return await channel.UnaryAsync(method, request, options).ConfigureAwait(false);
-        }
-        catch (GrpcCallException error)
-        {
-            throw ErrorMapper.Map(error, method.Path);
-        }
-        catch (ObjectDisposedException) when (_disposed)
-        {
-            throw new ObjectDisposedException(nameof(EtcdClient), "The etcd client was disposed while the call was running.");
+            string? token = null;
+            try
+            {
+                token = await GetTokenAsync(CallFlags.NoLeaderRequired, cancellationToken).ConfigureAwait(false);
+                var options = new GrpcCallOptions { Deadline = deadline, CancellationToken = cancellationToken, Metadata = Metadata(token, CallFlags.NoLeaderRequired) };
+                return await channel.UnaryAsync(method, request, options).ConfigureAwait(false);
+            }
+            catch (GrpcCallException error) when (token is not null && tokenRefreshes < 2 && RetryClassifier.TokenRejected(error))
+            {
+                _auth!.Invalidate(token);
+            }
+            catch (GrpcCallException error)
+            {
+                throw ErrorMapper.Map(error, method.Path);
+            }
+            catch (ObjectDisposedException) when (_disposed)
+            {
+                throw ClientDisposed();
+            }
         }
     }
 
-    /// <summary>Starts a server-streaming call on <paramref name="endpoint"/> only, without a deadline (the caller's token ends it).</summary>
-    public GrpcServerStreamingCall<TResponse> StartServerStreamingAt<TRequest, TResponse>(
+    /// <summary>Starts a server-streaming call on the current endpoint, without a deadline (the caller's token ends it).</summary>
+    public async ValueTask<GrpcServerStreamingCall<TResponse>> StartServerStreamingAsync<TRequest, TResponse>(
+        GrpcMethod<TRequest, TResponse> method, TRequest request, CancellationToken cancellationToken)
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>
+    {
+        ThrowIfDisposed();
+        var token = await GetTokenAsync(CallFlags.None, cancellationToken).ConfigureAwait(false);
+        return _set.CurrentChannel.StartServerStreaming(method, request,
+            new GrpcCallOptions { CancellationToken = cancellationToken, Metadata = Metadata(token, CallFlags.None) });
+    }
+
+    /// <summary>Starts a server-streaming call on <paramref name="endpoint"/> only (no <c>hasleader</c>), without a deadline.</summary>
+    public async ValueTask<GrpcServerStreamingCall<TResponse>> StartServerStreamingAtAsync<TRequest, TResponse>(
         Uri endpoint, GrpcMethod<TRequest, TResponse> method, TRequest request, CancellationToken cancellationToken)
         where TRequest : IMessage<TRequest>
         where TResponse : IMessage<TResponse>
     {
-        var channel = _channels[IndexOf(endpoint, nameof(endpoint))];
+        var channel = Find(endpoint, nameof(endpoint));
         ThrowIfDisposed();
-        return channel.StartServerStreaming(method, request, new GrpcCallOptions { CancellationToken = cancellationToken });
+        var token = await GetTokenAsync(CallFlags.NoLeaderRequired, cancellationToken).ConfigureAwait(false);
+        return channel.StartServerStreaming(method, request,
+            new GrpcCallOptions { CancellationToken = cancellationToken, Metadata = Metadata(token, CallFlags.NoLeaderRequired) });
     }
 
-    private int IndexOf(Uri member, string paramName)
-    {
-        ArgumentNullException.ThrowIfNull(member, paramName);
-        if (member.IsAbsoluteUri)
-        {
-            for (int i = 0; i < _channels.Length; i++)
-            {
-                if (Uri.Compare(_channels[i].Address, member, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0)
-                    return i;
-            }
-        }
-        throw new ArgumentException(
-            $"'{member}' is not one of the client's endpoints ({string.Join(", ", Endpoints)}); a call aimed at one member must use one of them.", paramName);
-    }
-
-    private async Task<TResponse> UnaryCoreAsync<TRequest, TResponse>(
-        GrpcMethod<TRequest, TResponse> method, TRequest request, DateTime? deadline, CancellationToken cancellationToken, long requestedRevision, long leaseId)
-        where TRequest : IMessage<TRequest>
-        where TResponse : IMessage<TResponse>
-    {
-        ThrowIfDisposed();
-        cancellationToken.ThrowIfCancellationRequested();
-        var options = new GrpcCallOptions { Deadline = deadline, CancellationToken = cancellationToken };
-        int start = Volatile.Read(ref _current);
-        for (int attempt = 0; ; attempt++)
-        {
-            int index = (start + attempt) % _channels.Length;
-            try
-            {
-                var response = await _channels[index].UnaryAsync(method, request, options).ConfigureAwait(false);
-                if (attempt > 0) Volatile.Write(ref _current, index);
-                return response;
-            }
-            catch (GrpcCallException error) when (IsNotSentConnectionFailure(error) && attempt + 1 < _channels.Length)
-            {
-                // Nothing left the process: trying the next endpoint cannot apply a write twice.
-            }
-            catch (GrpcCallException error)
-            {
-                throw ErrorMapper.Map(error, method.Path, requestedRevision, leaseId);
-            }
-            catch (ObjectDisposedException) when (_disposed)
-            {
-                throw new ObjectDisposedException(nameof(EtcdClient), "The etcd client was disposed while the call was running.");
-            }
-        }
-    }
-
-    /// <summary>Opens a duplex stream on the current endpoint (used for watch and lease streams).</summary>
-    public GrpcDuplexCall<TRequest, TResponse> StartDuplex<TRequest, TResponse>(
+    /// <summary>Opens a duplex stream on the current endpoint (watch and lease streams), with <c>hasleader</c> when configured.</summary>
+    public async ValueTask<GrpcDuplexCall<TRequest, TResponse>> StartDuplexAsync<TRequest, TResponse>(
         GrpcMethod<TRequest, TResponse> method, DateTime? deadline, CancellationToken cancellationToken)
         where TRequest : IMessage<TRequest>
         where TResponse : IMessage<TResponse>
     {
         ThrowIfDisposed();
-        var channel = _channels[Volatile.Read(ref _current) % _channels.Length];
-        return channel.StartDuplex(method, new GrpcCallOptions { Deadline = deadline, CancellationToken = cancellationToken });
+        var token = await GetTokenAsync(CallFlags.None, cancellationToken).ConfigureAwait(false);
+        return _set.CurrentChannel.StartDuplex(method,
+            new GrpcCallOptions { Deadline = deadline, CancellationToken = cancellationToken, Metadata = Metadata(token, CallFlags.None) });
     }
-
-    public TimeSpan RequestTimeout => _requestTimeout;
-
-    /// <summary>The endpoint new streams and calls go to first.</summary>
-    public Uri CurrentEndpoint => _channels[Volatile.Read(ref _current) % _channels.Length].Address;
 
     /// <summary>
-    /// Moves streams and later calls to the next endpoint after the current one failed (a stream that broke, or a
-    /// connection that was refused); a no-op with one endpoint.
+    /// Drops the current auth token after a stream saw it rejected, so the stream's next attempt authenticates again.
     /// </summary>
-    public void MoveToNextEndpoint(Uri failed)
+    public void InvalidateToken()
     {
-        int current = Volatile.Read(ref _current);
-        if (_channels[current % _channels.Length].Address == failed)
-            Interlocked.CompareExchange(ref _current, (current + 1) % _channels.Length, current);
+        if (_auth is { } auth && Volatile.Read(ref _tokenMetadata) is { } current) auth.Invalidate(current.Token);
     }
+
+    /// <summary>
+    /// Moves streams and later calls to the next endpoint after <paramref name="failed"/> failed (a stream that broke, or
+    /// a member that refused); a no-op with one endpoint or when the client already moved on.
+    /// </summary>
+    public void MoveToNextEndpoint(Uri failed) => _set.MoveFrom(failed);
 
     public DateTime? NewDeadline() =>
         _requestTimeout == Timeout.InfiniteTimeSpan ? null : DateTime.UtcNow + _requestTimeout;
@@ -188,11 +210,143 @@ internal sealed class EtcdCallInvoker : IDisposable
 
     public void Dispose()
     {
-        if (_disposed) return;
-        _disposed = true;
-        foreach (var channel in _channels) channel.Dispose();
+        GrpcChannel[] channels;
+        lock (_endpointsLock)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            channels = [.. _set.Channels, .. _retired];
+            _retired.Clear();
+        }
+        foreach (var channel in channels) channel.Dispose();
     }
 
-    private static bool IsNotSentConnectionFailure(GrpcCallException error) =>
-        error.StatusCode == GrpcStatusCode.Unavailable && !error.RequestMayHaveBeenSent;
+    private async Task<TResponse> UnaryCoreAsync<TRequest, TResponse>(
+        GrpcMethod<TRequest, TResponse> method, TRequest request, DateTime? deadline, CallFlags flags,
+        CancellationToken cancellationToken, long requestedRevision, long leaseId)
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>
+    {
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        bool idempotent = (flags & CallFlags.Idempotent) != 0 && _retry.RetryReads;
+        int tokenRefreshes = 0;
+        for (int attempt = 1; ; attempt++)
+        {
+            var set = _set;
+            var channel = set.CurrentChannel;
+            string? token = null;
+            GrpcCallException failure;
+            try
+            {
+                token = await GetTokenAsync(flags, cancellationToken).ConfigureAwait(false);
+                var options = new GrpcCallOptions { Deadline = deadline, CancellationToken = cancellationToken, Metadata = Metadata(token, flags) };
+                return await channel.UnaryAsync(method, request, options).ConfigureAwait(false);
+            }
+            catch (GrpcCallException error)
+            {
+                failure = error;
+            }
+            catch (ObjectDisposedException) when (_disposed)
+            {
+                throw ClientDisposed();
+            }
+            catch (ObjectDisposedException error) when (channel.IsDisposed)
+            {
+                // The endpoint was removed from the list and its channel retired while this call ran on it.
+                failure = new GrpcCallException(GrpcStatusCode.Unavailable, $"The endpoint {channel.Address} was removed from the client's endpoints.", requestMayHaveBeenSent: true, error);
+            }
+
+            if (token is not null && tokenRefreshes < 2 && RetryClassifier.TokenRejected(failure))
+            {
+                // etcd checks the token before proposing anything, so even a write can be sent again with a fresh one.
+                tokenRefreshes++;
+                attempt--;
+                _auth!.Invalidate(token);
+                continue;
+            }
+
+            if (RetryClassifier.LeaveEndpoint(failure)) set.MoveFrom(channel.Address);
+            bool retryable = RetryClassifier.NotApplied(failure) || (idempotent && RetryClassifier.Transient(failure));
+            if (!retryable || attempt >= _retry.MaxAttempts || !await BackoffAsync(attempt, deadline, cancellationToken).ConfigureAwait(false))
+                throw ErrorMapper.Map(failure, method.Path, requestedRevision, leaseId);
+        }
+    }
+
+    /// <summary>Waits before the next attempt; false when the pause would end past the call's deadline (give up now).</summary>
+    private async ValueTask<bool> BackoffAsync(int attempt, DateTime? deadline, CancellationToken cancellationToken)
+    {
+        var pause = _retry.GetBackoff(attempt);
+        if (deadline is { } end && DateTime.UtcNow + pause >= end) return false;
+        if (pause > TimeSpan.Zero) await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
+        ThrowIfDisposed();
+        return true;
+    }
+
+    private async ValueTask<string?> GetTokenAsync(CallFlags flags, CancellationToken cancellationToken)
+    {
+        var auth = _auth;
+        if (auth is null || (flags & CallFlags.NoAuthToken) != 0) return null;
+        return await auth.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The call's metadata; arrays are cached per token so a call allocates none.</summary>
+    private KeyValuePair<string, string>[]? Metadata(string? token, CallFlags flags)
+    {
+        bool hasLeader = _requireLeader && (flags & CallFlags.NoLeaderRequired) == 0;
+        if (token is null) return hasLeader ? s_hasLeader : null;
+        var cached = Volatile.Read(ref _tokenMetadata);
+        if (cached is null || !ReferenceEquals(cached.Token, token))
+        {
+            cached = new TokenMetadata(token);
+            Volatile.Write(ref _tokenMetadata, cached);
+        }
+        return hasLeader ? cached.WithLeader : cached.Alone;
+    }
+
+    private GrpcChannel Find(Uri member, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(member, paramName);
+        var channels = _set.Channels;
+        if (member.IsAbsoluteUri)
+        {
+            foreach (var channel in channels)
+            {
+                if (Uri.Compare(channel.Address, member, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0)
+                    return channel;
+            }
+        }
+        throw new ArgumentException(
+            $"'{member}' is not one of the client's endpoints ({string.Join(", ", Endpoints)}); a call aimed at one member must use one of them.", paramName);
+    }
+
+    private static ObjectDisposedException ClientDisposed() =>
+        new(nameof(EtcdClient), "The etcd client was disposed while the call was running.");
+
+    /// <summary>The token's metadata arrays, with and without <c>hasleader</c>.</summary>
+    private sealed class TokenMetadata(string token)
+    {
+        public string Token { get; } = token;
+
+        public KeyValuePair<string, string>[] Alone { get; } = [new("token", token)];
+
+        public KeyValuePair<string, string>[] WithLeader { get; } = [new("token", token), new("hasleader", "true")];
+    }
+
+    /// <summary>One endpoint list and which of its members calls go to first; replaced whole by <see cref="SetEndpoints"/>.</summary>
+    private sealed class EndpointSet(GrpcChannel[] channels, int current = 0)
+    {
+        private int _current = current;
+
+        public GrpcChannel[] Channels { get; } = channels;
+
+        public GrpcChannel CurrentChannel => Channels[Volatile.Read(ref _current) % Channels.Length];
+
+        public void MoveFrom(Uri failed)
+        {
+            int current = Volatile.Read(ref _current);
+            if (Channels[current % Channels.Length].Address == failed)
+                Interlocked.CompareExchange(ref _current, (current + 1) % Channels.Length, current);
+        }
+    }
 }

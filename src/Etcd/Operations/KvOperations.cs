@@ -81,7 +81,28 @@ internal sealed class KvOperations : IEtcdKv
     }
 
     private async Task<TxnResponse> TxnCoreAsync(Pb.TxnRequest request, CancellationToken cancellationToken)
-        => ProtoMapping.ToTxn(await _invoker.UnaryAsync(EtcdMethods.Txn, request, cancellationToken).ConfigureAwait(false));
+        => ProtoMapping.ToTxn(await _invoker.UnaryAsync(EtcdMethods.Txn, request, cancellationToken, flags: IsReadOnly(request) ? CallFlags.Idempotent : CallFlags.None).ConfigureAwait(false));
+
+    /// <summary>True when no branch of the transaction, nested ones included, writes: such a transaction is a read and may be retried.</summary>
+    internal static bool IsReadOnly(Pb.TxnRequest request)
+    {
+        return AllReads(request.Success) && AllReads(request.Failure);
+
+        static bool AllReads(Google.Protobuf.Collections.RepeatedField<Pb.RequestOp> ops)
+        {
+            foreach (var op in ops)
+            {
+                bool read = op.RequestCase switch
+                {
+                    Pb.RequestOp.RequestOneofCase.RequestRange => true,
+                    Pb.RequestOp.RequestOneofCase.RequestTxn => IsReadOnly(op.RequestTxn),
+                    _ => false,
+                };
+                if (!read) return false;
+            }
+            return true;
+        }
+    }
 
     public Task<CompactResponse> CompactAsync(long revision, bool physical, CancellationToken cancellationToken)
     {
@@ -142,7 +163,8 @@ internal sealed class KvOperations : IEtcdKv
         long started = Stopwatch.GetTimestamp();
         try
         {
-            return await _invoker.UnaryAsync(EtcdMethods.Range, request, cancellationToken, request.Revision).ConfigureAwait(false);
+            return await _invoker.UnaryAsync(EtcdMethods.Range, request, cancellationToken, request.Revision,
+                flags: request.Serializable ? CallFlags.Idempotent | CallFlags.NoLeaderRequired : CallFlags.Idempotent).ConfigureAwait(false);
         }
         catch (EtcdCompactedException error) when (error.CompactRevision == 0)
         {

@@ -64,7 +64,7 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
             Task? receiving = null;
             try
             {
-                call = _invoker.StartDuplex(EtcdMethods.LeaseKeepAlive, deadline: null, _stop.Token);
+                call = await _invoker.StartDuplexAsync(EtcdMethods.LeaseKeepAlive, deadline: null, _stop.Token).ConfigureAwait(false);
                 Volatile.Write(ref _awaitingSince, 0);
                 foreach (var pair in _leases) pair.Value.RenewSoon();
                 receiving = ReceiveAsync(call, () => answered = true);

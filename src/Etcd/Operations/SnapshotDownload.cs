@@ -12,7 +12,7 @@ internal static class SnapshotDownload
         GrpcServerStreamingCall<Pb.SnapshotResponse> call;
         try
         {
-            call = invoker.StartServerStreamingAt(endpoint, EtcdMethods.Snapshot, new Pb.SnapshotRequest(), cancellationToken);
+            call = await invoker.StartServerStreamingAtAsync(endpoint, EtcdMethods.Snapshot, new Pb.SnapshotRequest(), cancellationToken).ConfigureAwait(false);
         }
         catch (GrpcCallException error)
         {

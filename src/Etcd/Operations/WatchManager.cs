@@ -136,7 +136,7 @@ internal sealed class WatchManager : IAsyncDisposable
             Task? sending = null;
             try
             {
-                call = _invoker.StartDuplex(EtcdMethods.WatchStream, deadline: null, _stop.Token);
+                call = await _invoker.StartDuplexAsync(EtcdMethods.WatchStream, deadline: null, _stop.Token).ConfigureAwait(false);
                 sending = SendLoopAsync(call, outbound.Reader);
                 var fragments = new Dictionary<long, List<Mvcc.Event>>();
                 while (await call.MoveNextAsync(_stop.Token).ConfigureAwait(false))

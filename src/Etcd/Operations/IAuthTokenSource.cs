@@ -1,0 +1,11 @@
+namespace Etcd.Operations;
+
+/// <summary>Supplies the auth token the invoker sends as <c>token</c> metadata with every call and stream.</summary>
+internal interface IAuthTokenSource
+{
+    /// <summary>The token for the next call, authenticating first when there is none (concurrent callers share one attempt).</summary>
+    ValueTask<string> GetTokenAsync(CancellationToken cancellationToken);
+
+    /// <summary>Forgets <paramref name="token"/> after etcd rejected it, so the next <see cref="GetTokenAsync"/> authenticates again; a no-op when a newer token is already held.</summary>
+    void Invalidate(string token);
+}

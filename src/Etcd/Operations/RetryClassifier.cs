@@ -1,0 +1,40 @@
+using Etcd.Transport;
+
+namespace Etcd.Operations;
+
+/// <summary>Decides from a failed attempt whether a call may be tried again and whether its endpoint should be left.</summary>
+/// <remarks>Error strings are etcd's (api/v3rpc/rpctypes/error.go); where they are raised is etcd 3.4's server code.</remarks>
+internal static class RetryClassifier
+{
+    /// <summary>True when etcd provably neither received nor proposed the request, so even a write may be sent again.</summary>
+    public static bool NotApplied(GrpcCallException error)
+    {
+        if (error.TlsFailure) return false;
+        return error.StatusCode switch
+        {
+            GrpcStatusCode.Unavailable => !error.RequestMayHaveBeenSent
+                // Refused by the v3rpc interceptors or before raft (waitLeader): the handler never proposed it.
+                || Has(error.Detail, "etcdserver: no leader")
+                || Has(error.Detail, "etcdserver: not capable")
+                || Has(error.Detail, "etcdserver: rpc not supported for learner"),
+            // processInternalRaftRequestOnce refuses before proposing while the apply loop lags.
+            GrpcStatusCode.ResourceExhausted => Has(error.Detail, "etcdserver: too many requests"),
+            _ => false,
+        };
+    }
+
+    /// <summary>True for failures a read may be retried after (the member or the cluster may answer a moment later).</summary>
+    public static bool Transient(GrpcCallException error) =>
+        !error.TlsFailure && (error.StatusCode == GrpcStatusCode.Unavailable || NotApplied(error));
+
+    /// <summary>True when the next attempt should go to another member (this one is unreachable, leaderless or a learner).</summary>
+    public static bool LeaveEndpoint(GrpcCallException error) =>
+        !error.TlsFailure && error.StatusCode == GrpcStatusCode.Unavailable;
+
+    /// <summary>True when etcd rejected the call's auth token (expired, or issued before an auth change); a new token fixes it.</summary>
+    public static bool TokenRejected(GrpcCallException error) =>
+        (error.StatusCode == GrpcStatusCode.Unauthenticated && Has(error.Detail, "invalid auth token"))
+        || (error.StatusCode == GrpcStatusCode.InvalidArgument && Has(error.Detail, "revision of auth store is old"));
+
+    private static bool Has(string detail, string text) => detail.Contains(text, StringComparison.Ordinal);
+}
