@@ -267,7 +267,10 @@ internal sealed class EtcdCallInvoker : IDisposable
             }
 
             if (RetryClassifier.LeaveEndpoint(failure)) set.MoveFrom(channel.Address);
-            bool retryable = RetryClassifier.NotApplied(failure) || (idempotent && RetryClassifier.Transient(failure));
+            // A TLS failure is a configuration problem, not a passing one: each other endpoint gets one try, no more.
+            bool retryable = failure.TlsFailure
+                ? attempt < set.Channels.Length
+                : RetryClassifier.NotApplied(failure) || (idempotent && RetryClassifier.Transient(failure));
             if (!retryable || attempt >= _retry.MaxAttempts || !await BackoffAsync(attempt, deadline, cancellationToken).ConfigureAwait(false))
                 throw ErrorMapper.Map(failure, method.Path, requestedRevision, leaseId);
         }

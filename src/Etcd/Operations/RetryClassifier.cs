@@ -27,9 +27,8 @@ internal static class RetryClassifier
     public static bool Transient(GrpcCallException error) =>
         !error.TlsFailure && (error.StatusCode == GrpcStatusCode.Unavailable || NotApplied(error));
 
-    /// <summary>True when the next attempt should go to another member (this one is unreachable, leaderless or a learner).</summary>
-    public static bool LeaveEndpoint(GrpcCallException error) =>
-        !error.TlsFailure && error.StatusCode == GrpcStatusCode.Unavailable;
+    /// <summary>True when the next attempt should go to another member (unreachable, leaderless, a learner, or its TLS failed).</summary>
+    public static bool LeaveEndpoint(GrpcCallException error) => error.StatusCode == GrpcStatusCode.Unavailable;
 
     /// <summary>True when etcd rejected the call's auth token (expired, or issued before an auth change); a new token fixes it.</summary>
     public static bool TokenRejected(GrpcCallException error) =>

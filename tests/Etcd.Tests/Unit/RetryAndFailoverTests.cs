@@ -266,4 +266,21 @@ public class RetryAndFailoverTests
 
         Assert.Equal(new Uri(B), client.CurrentEndpoint);
     }
+
+    [Fact]
+    public async Task A_tls_failure_tries_each_other_endpoint_once_and_stops()
+    {
+        var handler = new FakeHttpHandler((_, _) =>
+            throw new HttpRequestException(HttpRequestError.SecureConnectionError, "handshake failed", new System.Security.Authentication.AuthenticationException("untrusted root")));
+        await using var client = new EtcdClient(new EtcdClientOptions
+        {
+            Endpoints = ["https://a.test:2379", "https://b.test:2379", "https://c.test:2379"],
+            HttpHandler = handler,
+            RetryPolicy = EtcdRetryPolicy.UntilDeadline with { InitialBackoff = TimeSpan.FromMilliseconds(1), MaxBackoff = TimeSpan.FromMilliseconds(1) },
+        });
+
+        await Assert.ThrowsAsync<EtcdTlsException>(() => client.GetAsync("k"));
+
+        Assert.Equal(3, handler.Calls);
+    }
 }
