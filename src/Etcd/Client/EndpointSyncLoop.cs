@@ -6,9 +6,9 @@ internal sealed class EndpointSyncLoop : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    public EndpointSyncLoop(EtcdClient client, TimeSpan interval) => _loop = RunAsync(client, interval);
+    public EndpointSyncLoop(EtcdClient client, TimeSpan interval, Microsoft.Extensions.Logging.ILogger log) => _loop = RunAsync(client, interval, log);
 
-    private async Task RunAsync(EtcdClient client, TimeSpan interval)
+    private async Task RunAsync(EtcdClient client, TimeSpan interval, Microsoft.Extensions.Logging.ILogger log)
     {
         using var timer = new PeriodicTimer(interval);
         try
@@ -19,9 +19,10 @@ internal sealed class EndpointSyncLoop : IAsyncDisposable
                 {
                     await client.SyncEndpointsAsync(_stop.Token).ConfigureAwait(false);
                 }
-                catch (EtcdException)
+                catch (EtcdException error)
                 {
                     // The cluster could not answer now; the endpoints in use stay, and the next tick tries again.
+                    Operations.ClientLog.EndpointSyncFailed(log, error);
                 }
             }
             while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false));

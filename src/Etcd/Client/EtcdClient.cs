@@ -36,7 +36,7 @@ public sealed class EtcdClient : IEtcdKeyspace, IAsyncDisposable, IDisposable
         Watch = new WatchClient(_invoker);
         Locks = new LockService(_invoker, this);
         Elections = new ElectionService(_invoker, this);
-        if (options.EndpointSyncInterval is { } interval) _endpointSync = new EndpointSyncLoop(this, interval);
+        if (options.EndpointSyncInterval is { } interval) _endpointSync = new EndpointSyncLoop(this, interval, _invoker.Log);
     }
 
     /// <summary>The options the client was created with.</summary>

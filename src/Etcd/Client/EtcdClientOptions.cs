@@ -57,6 +57,12 @@ public sealed class EtcdClientOptions
     /// </summary>
     public EtcdTlsOptions? Tls { get; init; }
 
+    /// <summary>
+    /// Where the client logs failovers, retries, endpoint changes and stream reconnects (category <c>Etcd.EtcdClient</c>);
+    /// null (default) logs nothing. Keys, values, passwords and tokens are never logged.
+    /// </summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; init; }
+
     internal IReadOnlyList<Uri> Validate()
     {
         if (Tls is not null && HttpHandler is not null)

@@ -1,5 +1,7 @@
 using Etcd.Transport;
 using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Etcd.Operations;
 
@@ -16,6 +18,7 @@ internal sealed class EtcdCallInvoker : IDisposable
     private readonly TimeSpan _requestTimeout;
     private readonly EtcdRetryPolicy _retry;
     private readonly bool _requireLeader;
+    private readonly ILogger _log;
     private readonly object _endpointsLock = new();
     private readonly List<GrpcChannel> _retired = [];
     private volatile EndpointSet _set;
@@ -29,6 +32,7 @@ internal sealed class EtcdCallInvoker : IDisposable
         _requestTimeout = options.RequestTimeout;
         _retry = options.RetryPolicy;
         _requireLeader = options.RequireLeader;
+        _log = options.LoggerFactory?.CreateLogger<EtcdClient>() ?? NullLogger<EtcdClient>.Instance;
         _channelOptions = new GrpcChannelOptions
         {
             ConnectTimeout = options.ConnectTimeout,
@@ -46,6 +50,9 @@ internal sealed class EtcdCallInvoker : IDisposable
     }
 
     public IReadOnlyList<Uri> Endpoints => Array.ConvertAll(_set.Channels, c => c.Address);
+
+    /// <summary>The client's logger (a no-op one when none was configured).</summary>
+    public ILogger Log => _log;
 
     public TimeSpan RequestTimeout => _requestTimeout;
 
@@ -77,6 +84,7 @@ internal sealed class EtcdCallInvoker : IDisposable
             _set = new EndpointSet(channels, current);
             _retired.AddRange(removed);
         }
+        ClientLog.EndpointsReplaced(_log, string.Join(", ", endpoints));
         if (removed.Count > 0) _ = RetireAsync(removed);
     }
 
@@ -198,7 +206,10 @@ internal sealed class EtcdCallInvoker : IDisposable
     /// Moves streams and later calls to the next endpoint after <paramref name="failed"/> failed (a stream that broke, or
     /// a member that refused); a no-op with one endpoint or when the client already moved on.
     /// </summary>
-    public void MoveToNextEndpoint(Uri failed) => _set.MoveFrom(failed);
+    public void MoveToNextEndpoint(Uri failed)
+    {
+        if (_set.MoveFrom(failed)) ClientLog.LeftEndpoint(_log, failed, "stream failure", "the stream broke or stopped answering");
+    }
 
     public DateTime? NewDeadline() =>
         _requestTimeout == Timeout.InfiniteTimeSpan ? null : DateTime.UtcNow + _requestTimeout;
@@ -262,25 +273,29 @@ internal sealed class EtcdCallInvoker : IDisposable
                 // etcd checks the token before proposing anything, so even a write can be sent again with a fresh one.
                 tokenRefreshes++;
                 attempt--;
+                ClientLog.TokenRejected(_log, method.Path);
                 _auth!.Invalidate(token);
                 continue;
             }
 
-            if (RetryClassifier.LeaveEndpoint(failure)) set.MoveFrom(channel.Address);
+            if (RetryClassifier.LeaveEndpoint(failure) && set.MoveFrom(channel.Address))
+                ClientLog.LeftEndpoint(_log, channel.Address, failure.StatusCode.ToString(), failure.Detail);
             // A TLS failure is a configuration problem, not a passing one: each other endpoint gets one try, no more.
             bool retryable = failure.TlsFailure
                 ? attempt < set.Channels.Length
                 : RetryClassifier.NotApplied(failure) || (idempotent && RetryClassifier.Transient(failure));
-            if (!retryable || attempt >= _retry.MaxAttempts || !await BackoffAsync(attempt, deadline, cancellationToken).ConfigureAwait(false))
+            if (!retryable || attempt >= _retry.MaxAttempts || !await BackoffAsync(method.Path, attempt, failure, deadline, cancellationToken).ConfigureAwait(false))
                 throw ErrorMapper.Map(failure, method.Path, requestedRevision, leaseId);
         }
     }
 
     /// <summary>Waits before the next attempt; false when the pause would end past the call's deadline (give up now).</summary>
-    private async ValueTask<bool> BackoffAsync(int attempt, DateTime? deadline, CancellationToken cancellationToken)
+    private async ValueTask<bool> BackoffAsync(string method, int attempt, GrpcCallException failure, DateTime? deadline, CancellationToken cancellationToken)
     {
         var pause = _retry.GetBackoff(attempt);
         if (deadline is { } end && DateTime.UtcNow + pause >= end) return false;
+        if (_log.IsEnabled(LogLevel.Debug))
+            ClientLog.Retrying(_log, method, attempt, failure.StatusCode.ToString(), failure.Detail, (long)pause.TotalMilliseconds);
         if (pause > TimeSpan.Zero) await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
         ThrowIfDisposed();
         return true;
@@ -345,11 +360,13 @@ internal sealed class EtcdCallInvoker : IDisposable
 
         public GrpcChannel CurrentChannel => Channels[Volatile.Read(ref _current) % Channels.Length];
 
-        public void MoveFrom(Uri failed)
+        /// <summary>Moves on from <paramref name="failed"/> when it is current; true when this call moved (false with one endpoint).</summary>
+        public bool MoveFrom(Uri failed)
         {
             int current = Volatile.Read(ref _current);
-            if (Channels[current % Channels.Length].Address == failed)
-                Interlocked.CompareExchange(ref _current, (current + 1) % Channels.Length, current);
+            return Channels.Length > 1
+                && Channels[current % Channels.Length].Address == failed
+                && Interlocked.CompareExchange(ref _current, (current + 1) % Channels.Length, current) == current;
         }
     }
 }

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using Etcd.Tests.Infrastructure;
 using Etcd.Tests.Transport;
+using Microsoft.Extensions.Logging;
 using Pb = Etcd.Protocol;
 
 namespace Etcd.Tests.Unit;
@@ -282,5 +284,30 @@ public class RetryAndFailoverTests
         await Assert.ThrowsAsync<EtcdTlsException>(() => client.GetAsync("k"));
 
         Assert.Equal(3, handler.Calls);
+    }
+
+    [Fact]
+    public async Task Failover_and_retries_are_logged_with_the_endpoint_and_the_reason()
+    {
+        var cluster = new ScriptedCluster();
+        cluster.On(A, _ => Fails(14, "etcdserver: no leader"));
+        cluster.On(B, _ => PutOk());
+        var logs = new CapturingLoggerFactory();
+        await using var client = new EtcdClient(new EtcdClientOptions
+        {
+            Endpoints = [A, B],
+            HttpHandler = cluster.Handler,
+            LoggerFactory = logs,
+            RetryPolicy = new EtcdRetryPolicy { InitialBackoff = TimeSpan.FromMilliseconds(1), MaxBackoff = TimeSpan.FromMilliseconds(1) },
+        });
+
+        await client.PutAsync("secret-key", "secret-value");
+
+        var left = Assert.Single(logs.Entries, e => e.Level == LogLevel.Information);
+        Assert.Equal("Etcd.EtcdClient", left.Category);
+        Assert.Contains("a.test:2379", left.Text);
+        Assert.Contains("no leader", left.Text);
+        Assert.Contains(logs.Entries, e => e.Level == LogLevel.Debug && e.Text.Contains("Retrying /etcdserverpb.KV/Put"));
+        Assert.DoesNotContain("secret", logs.AllText);
     }
 }
