@@ -20,6 +20,8 @@ internal static class ErrorMapper
                     ? new EtcdUnavailableException(message, detail, requestMayHaveBeenSent: true, error)
                     : new EtcdConnectionException(message, error);
             case GrpcStatusCode.DeadlineExceeded:
+            // etcd's handler ran out of its context deadline (seen without quorum); its gRPC layer reports it as Unknown.
+            case GrpcStatusCode.Unknown when Has(detail, "context deadline exceeded"):
                 return new EtcdDeadlineExceededException(message, detail, error);
             case GrpcStatusCode.InvalidArgument when Has(detail, "request is too large"):
                 return new EtcdRequestTooLargeException(code, message, detail, error);

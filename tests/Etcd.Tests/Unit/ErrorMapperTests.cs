@@ -39,6 +39,9 @@ public class ErrorMapperTests
         Assert.IsType<EtcdAuthenticationException>(Map(GrpcStatusCode.Unauthenticated, "etcdserver: invalid auth token"));
         Assert.IsType<EtcdAuthenticationException>(Map(GrpcStatusCode.InvalidArgument, "etcdserver: authentication failed, invalid user ID or password"));
         Assert.IsType<EtcdDeadlineExceededException>(Map(GrpcStatusCode.DeadlineExceeded, "deadline"));
+        // Without quorum etcd's handlers time out with status Unknown; it is transient like any deadline.
+        var serverDeadline = Assert.IsType<EtcdDeadlineExceededException>(Map(GrpcStatusCode.Unknown, "context deadline exceeded"));
+        Assert.True(serverDeadline.IsTransient);
     }
 
     [Fact]
