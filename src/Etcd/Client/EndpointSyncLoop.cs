@@ -5,6 +5,7 @@ internal sealed class EndpointSyncLoop : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
+    private int _disposed;
 
     public EndpointSyncLoop(EtcdClient client, TimeSpan interval, Microsoft.Extensions.Logging.ILogger log) => _loop = RunAsync(client, interval, log);
 
@@ -19,9 +20,10 @@ internal sealed class EndpointSyncLoop : IAsyncDisposable
                 {
                     await client.SyncEndpointsAsync(_stop.Token).ConfigureAwait(false);
                 }
-                catch (EtcdException error)
+                catch (Exception error) when (error is not OperationCanceledException and not ObjectDisposedException)
                 {
-                    // The cluster could not answer now; the endpoints in use stay, and the next tick tries again.
+                    // The cluster could not answer now, or answered URLs that do not parse: the endpoints in use stay,
+                    // and the next tick tries again.
                     Operations.ClientLog.EndpointSyncFailed(log, error);
                 }
             }
@@ -36,10 +38,10 @@ internal sealed class EndpointSyncLoop : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the loop and waits for it; safe to call more than once.</summary>
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
+        if (Interlocked.Exchange(ref _disposed, 1) == 0) await _stop.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false);
-        _stop.Dispose();
     }
 }

@@ -78,8 +78,10 @@ public sealed class EtcdClientOptions
             throw new ArgumentOutOfRangeException(nameof(KeepAlivePingTimeout), KeepAlivePingTimeout, "KeepAlivePingTimeout must be positive or infinite.");
         ArgumentNullException.ThrowIfNull(RetryPolicy, nameof(RetryPolicy));
         RetryPolicy.Validate(nameof(RetryPolicy));
-        if (EndpointSyncInterval is { } sync && sync < TimeSpan.FromSeconds(1))
-            throw new ArgumentOutOfRangeException(nameof(EndpointSyncInterval), sync, "EndpointSyncInterval must be at least 1 s (or null for no syncing).");
+        if (RetryPolicy.MaxAttempts == int.MaxValue && RequestTimeout == Timeout.InfiniteTimeSpan)
+            throw new ArgumentException("A retry policy without an attempt limit needs a finite RequestTimeout, or calls to a dead cluster would never end.", nameof(RetryPolicy));
+        if (EndpointSyncInterval is { } sync && (sync < TimeSpan.FromSeconds(1) || sync > TimeSpan.FromDays(1)))
+            throw new ArgumentOutOfRangeException(nameof(EndpointSyncInterval), sync, "EndpointSyncInterval must be between 1 s and 1 day (or null for no syncing).");
         if (MaxSendMessageSize <= 0)
             throw new ArgumentOutOfRangeException(nameof(MaxSendMessageSize), MaxSendMessageSize, "MaxSendMessageSize must be positive.");
         if (MaxReceiveMessageSize <= 0)

@@ -49,8 +49,9 @@ public sealed record EtcdRetryPolicy
     public TimeSpan GetBackoff(int retry)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(retry, 1);
-        double ticks = InitialBackoff.Ticks * Math.Pow(BackoffMultiplier, Math.Min(retry - 1, 62));
-        ticks = Math.Min(ticks, MaxBackoff.Ticks);
+        if (InitialBackoff <= TimeSpan.Zero) return TimeSpan.Zero;
+        double growth = Math.Pow(BackoffMultiplier, Math.Min(retry - 1, 62));
+        double ticks = Math.Min(InitialBackoff.Ticks * growth, MaxBackoff.Ticks); // infinity compares fine; 0 × ∞ cannot happen here
         ticks -= ticks * Jitter * Random.Shared.NextDouble();
         return TimeSpan.FromTicks((long)ticks);
     }
@@ -59,8 +60,8 @@ public sealed record EtcdRetryPolicy
     {
         if (MaxAttempts < 1)
             throw new ArgumentOutOfRangeException(paramName, MaxAttempts, "RetryPolicy.MaxAttempts must be at least 1.");
-        if (InitialBackoff < TimeSpan.Zero || MaxBackoff < InitialBackoff)
-            throw new ArgumentOutOfRangeException(paramName, "RetryPolicy backoffs must satisfy 0 <= InitialBackoff <= MaxBackoff.");
+        if (InitialBackoff < TimeSpan.Zero || MaxBackoff < InitialBackoff || MaxBackoff > TimeSpan.FromHours(1))
+            throw new ArgumentOutOfRangeException(paramName, "RetryPolicy backoffs must satisfy 0 <= InitialBackoff <= MaxBackoff <= 1 hour.");
         if (double.IsNaN(BackoffMultiplier) || BackoffMultiplier < 1)
             throw new ArgumentOutOfRangeException(paramName, BackoffMultiplier, "RetryPolicy.BackoffMultiplier must be at least 1.");
         if (double.IsNaN(Jitter) || Jitter is < 0 or > 1)

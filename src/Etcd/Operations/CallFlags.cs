@@ -15,4 +15,10 @@ internal enum CallFlags
 
     /// <summary>Send no auth token (Authenticate itself).</summary>
     NoAuthToken = 4,
+
+    /// <summary>
+    /// A call etcd serves by running its own client inside the server (Lock, Campaign): its inner errors come back as
+    /// status Unknown, and one of them says nothing about the steps before it, so only unsent calls are retried.
+    /// </summary>
+    ServerSideClient = 8,
 }

@@ -153,6 +153,10 @@ internal sealed class ElectionOperations
                     if (error.StatusCode == GrpcStatusCode.Unavailable) _invoker.MoveToNextEndpoint(endpoint);
                     throw ErrorMapper.Map(error, EtcdMethods.Observe.Path);
                 }
+                catch (ObjectDisposedException error) when (_invoker.MapRetired(error, EtcdMethods.Observe.Path) is { } retired)
+                {
+                    throw retired;
+                }
                 // The server's Observe only ends by itself when its own read or watch failed: never a silent end here.
                 if (!more)
                 {

@@ -21,6 +21,7 @@ internal sealed class EtcdCallInvoker : IDisposable
     private readonly ILogger _log;
     private readonly object _endpointsLock = new();
     private readonly List<GrpcChannel> _retired = [];
+    private readonly CancellationTokenSource _disposing = new();
     private volatile EndpointSet _set;
     private volatile bool _disposed;
     private IAuthTokenSource? _auth;
@@ -91,7 +92,14 @@ internal sealed class EtcdCallInvoker : IDisposable
     private async Task RetireAsync(List<GrpcChannel> channels)
     {
         var grace = _requestTimeout == Timeout.InfiniteTimeSpan ? TimeSpan.FromSeconds(30) : _requestTimeout;
-        await Task.Delay(grace).ConfigureAwait(false);
+        try
+        {
+            await Task.Delay(grace, _disposing.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // Dispose closed them.
+        }
         lock (_endpointsLock)
         {
             foreach (var channel in channels) _retired.Remove(channel);
@@ -115,7 +123,7 @@ internal sealed class EtcdCallInvoker : IDisposable
         GrpcMethod<TRequest, TResponse> method, TRequest request, CancellationToken cancellationToken, long leaseId = 0)
         where TRequest : IMessage<TRequest>
         where TResponse : IMessage<TResponse>
-        => UnaryCoreAsync(method, request, deadline: null, CallFlags.None, cancellationToken, requestedRevision: 0, leaseId);
+        => UnaryCoreAsync(method, request, deadline: null, CallFlags.ServerSideClient, cancellationToken, requestedRevision: 0, leaseId);
 
     /// <summary>
     /// Resolves <paramref name="member"/> (a client URL) to one of the configured endpoints, compared by scheme, host and
@@ -138,7 +146,7 @@ internal sealed class EtcdCallInvoker : IDisposable
             string? token = null;
             try
             {
-                token = await GetTokenAsync(CallFlags.NoLeaderRequired, cancellationToken).ConfigureAwait(false);
+                token = await GetTokenAsync(CallFlags.NoLeaderRequired, deadline, cancellationToken).ConfigureAwait(false);
                 var options = new GrpcCallOptions { Deadline = deadline, CancellationToken = cancellationToken, Metadata = Metadata(token, CallFlags.NoLeaderRequired) };
                 return await channel.UnaryAsync(method, request, options).ConfigureAwait(false);
             }
@@ -154,8 +162,22 @@ internal sealed class EtcdCallInvoker : IDisposable
             {
                 throw ClientDisposed();
             }
+            catch (ObjectDisposedException error) when (channel.IsDisposed)
+            {
+                throw EndpointRemoved(channel, method.Path, error);
+            }
         }
     }
+
+    /// <summary>
+    /// The exception for a call cut because its endpoint was removed by <see cref="SetEndpoints"/> (its channel retired),
+    /// or null when <paramref name="error"/> is something else; for stream readers, which see the channel's disposal.
+    /// </summary>
+    public EtcdException? MapRetired(ObjectDisposedException error, string method) =>
+        _disposed ? null : new EtcdUnavailableException($"{method} failed: its endpoint was removed from the client's endpoints while it ran.", requestMayHaveBeenSent: true, innerException: error);
+
+    private static EtcdUnavailableException EndpointRemoved(GrpcChannel channel, string method, Exception error) =>
+        new($"{method} failed: the endpoint {channel.Address} was removed from the client's endpoints while the call ran.", requestMayHaveBeenSent: true, innerException: error);
 
     /// <summary>Starts a server-streaming call on the current endpoint, without a deadline (the caller's token ends it).</summary>
     public async ValueTask<GrpcServerStreamingCall<TResponse>> StartServerStreamingAsync<TRequest, TResponse>(
@@ -164,7 +186,7 @@ internal sealed class EtcdCallInvoker : IDisposable
         where TResponse : IMessage<TResponse>
     {
         ThrowIfDisposed();
-        var token = await GetTokenAsync(CallFlags.None, cancellationToken).ConfigureAwait(false);
+        var token = await GetTokenAsync(CallFlags.None, NewDeadline(), cancellationToken).ConfigureAwait(false);
         return _set.CurrentChannel.StartServerStreaming(method, request,
             new GrpcCallOptions { CancellationToken = cancellationToken, Metadata = Metadata(token, CallFlags.None) });
     }
@@ -177,7 +199,7 @@ internal sealed class EtcdCallInvoker : IDisposable
     {
         var channel = Find(endpoint, nameof(endpoint));
         ThrowIfDisposed();
-        var token = await GetTokenAsync(CallFlags.NoLeaderRequired, cancellationToken).ConfigureAwait(false);
+        var token = await GetTokenAsync(CallFlags.NoLeaderRequired, NewDeadline(), cancellationToken).ConfigureAwait(false);
         return channel.StartServerStreaming(method, request,
             new GrpcCallOptions { CancellationToken = cancellationToken, Metadata = Metadata(token, CallFlags.NoLeaderRequired) });
     }
@@ -189,7 +211,7 @@ internal sealed class EtcdCallInvoker : IDisposable
         where TResponse : IMessage<TResponse>
     {
         ThrowIfDisposed();
-        var token = await GetTokenAsync(CallFlags.None, cancellationToken).ConfigureAwait(false);
+        var token = await GetTokenAsync(CallFlags.None, deadline ?? NewDeadline(), cancellationToken).ConfigureAwait(false);
         return _set.CurrentChannel.StartDuplex(method,
             new GrpcCallOptions { Deadline = deadline, CancellationToken = cancellationToken, Metadata = Metadata(token, CallFlags.None) });
     }
@@ -229,6 +251,7 @@ internal sealed class EtcdCallInvoker : IDisposable
             channels = [.. _set.Channels, .. _retired];
             _retired.Clear();
         }
+        _disposing.Cancel();
         foreach (var channel in channels) channel.Dispose();
     }
 
@@ -241,6 +264,8 @@ internal sealed class EtcdCallInvoker : IDisposable
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
         bool idempotent = (flags & CallFlags.Idempotent) != 0 && _retry.RetryReads;
+        // Without a deadline nothing else would end a retry loop: a few rounds over the endpoints, then the error.
+        int maxAttempts = deadline is null ? Math.Min(_retry.MaxAttempts, 2 * _set.Channels.Length) : _retry.MaxAttempts;
         int tokenRefreshes = 0;
         for (int attempt = 1; ; attempt++)
         {
@@ -250,7 +275,7 @@ internal sealed class EtcdCallInvoker : IDisposable
             GrpcCallException failure;
             try
             {
-                token = await GetTokenAsync(flags, cancellationToken).ConfigureAwait(false);
+                token = await GetTokenAsync(flags, deadline, cancellationToken).ConfigureAwait(false);
                 var options = new GrpcCallOptions { Deadline = deadline, CancellationToken = cancellationToken, Metadata = Metadata(token, flags) };
                 return await channel.UnaryAsync(method, request, options).ConfigureAwait(false);
             }
@@ -265,7 +290,7 @@ internal sealed class EtcdCallInvoker : IDisposable
             catch (ObjectDisposedException error) when (channel.IsDisposed)
             {
                 // The endpoint was removed from the list and its channel retired while this call ran on it.
-                failure = new GrpcCallException(GrpcStatusCode.Unavailable, $"The endpoint {channel.Address} was removed from the client's endpoints.", requestMayHaveBeenSent: true, error);
+                failure = new GrpcCallException(GrpcStatusCode.Unavailable, $"The endpoint {channel.Address} was removed from the client's endpoints while the call ran.", requestMayHaveBeenSent: true, error);
             }
 
             if (token is not null && tokenRefreshes < 2 && RetryClassifier.TokenRejected(failure))
@@ -278,13 +303,13 @@ internal sealed class EtcdCallInvoker : IDisposable
                 continue;
             }
 
-            if (RetryClassifier.LeaveEndpoint(failure) && set.MoveFrom(channel.Address))
+            if (RetryClassifier.LeaveEndpoint(failure) && _set.MoveFrom(channel.Address))
                 ClientLog.LeftEndpoint(_log, channel.Address, failure.StatusCode.ToString(), failure.Detail);
             // A TLS failure is a configuration problem, not a passing one: each other endpoint gets one try, no more.
             bool retryable = failure.TlsFailure
                 ? attempt < set.Channels.Length
-                : RetryClassifier.NotApplied(failure) || (idempotent && RetryClassifier.Transient(failure));
-            if (!retryable || attempt >= _retry.MaxAttempts || !await BackoffAsync(method.Path, attempt, failure, deadline, cancellationToken).ConfigureAwait(false))
+                : RetryClassifier.NotApplied(failure, flags) || (idempotent && RetryClassifier.Transient(failure, flags));
+            if (!retryable || attempt >= maxAttempts || !await BackoffAsync(method.Path, attempt, failure, deadline, cancellationToken).ConfigureAwait(false))
                 throw ErrorMapper.Map(failure, method.Path, requestedRevision, leaseId);
         }
     }
@@ -301,11 +326,23 @@ internal sealed class EtcdCallInvoker : IDisposable
         return true;
     }
 
-    private async ValueTask<string?> GetTokenAsync(CallFlags flags, CancellationToken cancellationToken)
+    /// <summary>The token for a call; authenticating counts against the call's deadline (a DeadlineExceeded <see cref="GrpcCallException"/> past it).</summary>
+    private async ValueTask<string?> GetTokenAsync(CallFlags flags, DateTime? deadline, CancellationToken cancellationToken)
     {
         var auth = _auth;
         if (auth is null || (flags & CallFlags.NoAuthToken) != 0) return null;
-        return await auth.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+        var pending = auth.GetTokenAsync(cancellationToken);
+        if (pending.IsCompleted || deadline is not { } end) return await pending.ConfigureAwait(false);
+        var left = end - DateTime.UtcNow;
+        try
+        {
+            if (left <= TimeSpan.Zero) throw new TimeoutException();
+            return await pending.AsTask().WaitAsync(left, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw new GrpcCallException(GrpcStatusCode.DeadlineExceeded, "The call's deadline passed while the client was authenticating; nothing was sent.", requestMayHaveBeenSent: false);
+        }
     }
 
     /// <summary>The call's metadata; arrays are cached per token so a call allocates none.</summary>
@@ -314,7 +351,7 @@ internal sealed class EtcdCallInvoker : IDisposable
         bool hasLeader = _requireLeader && (flags & CallFlags.NoLeaderRequired) == 0;
         if (token is null) return hasLeader ? s_hasLeader : null;
         var cached = Volatile.Read(ref _tokenMetadata);
-        if (cached is null || !ReferenceEquals(cached.Token, token))
+        if (cached is null || !string.Equals(cached.Token, token, StringComparison.Ordinal))
         {
             cached = new TokenMetadata(token);
             Volatile.Write(ref _tokenMetadata, cached);

@@ -7,9 +7,10 @@ namespace Etcd.Operations;
 internal static class RetryClassifier
 {
     /// <summary>True when etcd provably neither received nor proposed the request, so even a write may be sent again.</summary>
-    public static bool NotApplied(GrpcCallException error)
+    public static bool NotApplied(GrpcCallException error, CallFlags flags = CallFlags.None)
     {
         if (error.TlsFailure) return false;
+        if ((flags & CallFlags.ServerSideClient) != 0) return error.StatusCode == GrpcStatusCode.Unavailable && !error.RequestMayHaveBeenSent;
         return error.StatusCode switch
         {
             GrpcStatusCode.Unavailable => !error.RequestMayHaveBeenSent
@@ -17,20 +18,25 @@ internal static class RetryClassifier
                 || Has(error.Detail, "etcdserver: no leader")
                 || Has(error.Detail, "etcdserver: not capable")
                 || Has(error.Detail, "etcdserver: rpc not supported for learner"),
-            // processInternalRaftRequestOnce refuses before proposing while the apply loop lags.
-            GrpcStatusCode.ResourceExhausted => Has(error.Detail, "etcdserver: too many requests"),
+            // processInternalRaftRequestOnce refuses before proposing while the apply loop lags. etcd 3.4 maps that error
+            // to an rpctypes.EtcdError without a gRPC status (v3rpc/util.go), so it arrives as Unknown.
+            GrpcStatusCode.ResourceExhausted or GrpcStatusCode.Unknown => error.Detail == "etcdserver: too many requests",
             _ => false,
         };
     }
 
     /// <summary>True for failures a read may be retried after (the member or the cluster may answer a moment later).</summary>
-    public static bool Transient(GrpcCallException error) =>
-        !error.TlsFailure && (error.StatusCode == GrpcStatusCode.Unavailable || NotApplied(error));
+    public static bool Transient(GrpcCallException error, CallFlags flags = CallFlags.None) =>
+        !error.TlsFailure && (error.StatusCode == GrpcStatusCode.Unavailable || NotApplied(error, flags));
 
     /// <summary>True when the next attempt should go to another member (unreachable, leaderless, a learner, or its TLS failed).</summary>
     public static bool LeaveEndpoint(GrpcCallException error) => error.StatusCode == GrpcStatusCode.Unavailable;
 
-    /// <summary>True when etcd rejected the call's auth token (expired, or issued before an auth change); a new token fixes it.</summary>
+    /// <summary>
+    /// True when etcd rejected the call's auth token (expired, or issued before an auth change); a new token fixes it.
+    /// "Invalid auth token" comes before proposal; "revision of auth store is old" comes when the entry is applied, and
+    /// then the apply changed nothing. Either way a re-send applies the call once.
+    /// </summary>
     public static bool TokenRejected(GrpcCallException error) =>
         (error.StatusCode == GrpcStatusCode.Unauthenticated && Has(error.Detail, "invalid auth token"))
         || (error.StatusCode == GrpcStatusCode.InvalidArgument && Has(error.Detail, "revision of auth store is old"));

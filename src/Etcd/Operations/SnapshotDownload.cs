@@ -33,6 +33,10 @@ internal static class SnapshotDownload
                 {
                     throw ErrorMapper.Map(error, EtcdMethods.Snapshot.Path);
                 }
+                catch (ObjectDisposedException error) when (invoker.MapRetired(error, EtcdMethods.Snapshot.Path) is { } retired)
+                {
+                    throw retired;
+                }
                 if (!more) break;
                 var response = call.Current;
                 if (revision is null && response.Header is { Revision: > 0 } header) revision = header.Revision;

@@ -310,4 +310,17 @@ public class RetryAndFailoverTests
         Assert.Contains(logs.Entries, e => e.Level == LogLevel.Debug && e.Text.Contains("Retrying /etcdserverpb.KV/Put"));
         Assert.DoesNotContain("secret", logs.AllText);
     }
+
+    [Fact]
+    public async Task Disposing_a_client_with_endpoint_sync_twice_is_harmless()
+    {
+        var cluster = new ScriptedCluster();
+        var client = new EtcdClient(new EtcdClientOptions { Endpoints = [A], HttpHandler = cluster.Handler, EndpointSyncInterval = TimeSpan.FromSeconds(1) });
+
+        await client.DisposeAsync();
+        await client.DisposeAsync();
+        client.Dispose();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => client.GetAsync("k"));
+    }
 }

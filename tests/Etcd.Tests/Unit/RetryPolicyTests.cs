@@ -42,6 +42,19 @@ public class RetryPolicyTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new EtcdClient(new EtcdClientOptions { RetryPolicy = new() { Jitter = 1.5 } }));
         Assert.Throws<ArgumentNullException>(() => new EtcdClient(new EtcdClientOptions { RetryPolicy = null! }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new EtcdClient(new EtcdClientOptions { EndpointSyncInterval = TimeSpan.FromMilliseconds(10) }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new EtcdClient(new EtcdClientOptions { EndpointSyncInterval = TimeSpan.FromDays(60) }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new EtcdClient(new EtcdClientOptions { RetryPolicy = new() { MaxBackoff = TimeSpan.FromDays(2) } }));
+        // Nothing would ever end such a call against a dead cluster.
+        Assert.Throws<ArgumentException>(() => new EtcdClient(new EtcdClientOptions { RetryPolicy = EtcdRetryPolicy.UntilDeadline, RequestTimeout = Timeout.InfiniteTimeSpan }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new EtcdRetryPolicy().GetBackoff(0));
+    }
+
+    [Fact]
+    public void A_zero_initial_backoff_never_pauses_even_with_a_huge_multiplier()
+    {
+        var policy = new EtcdRetryPolicy { InitialBackoff = TimeSpan.Zero, BackoffMultiplier = 1e300 };
+
+        Assert.Equal(TimeSpan.Zero, policy.GetBackoff(1));
+        Assert.Equal(TimeSpan.Zero, policy.GetBackoff(60));
     }
 }
