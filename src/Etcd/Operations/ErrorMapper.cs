@@ -13,6 +13,8 @@ internal static class ErrorMapper
         var code = (EtcdStatusCode)error.StatusCode;
         if (error.TlsFailure)
             return new EtcdTlsException($"{method} failed: {detail}", error);
+        if (AuthErrors.AdminError(detail) is { } adminError)
+            return new EtcdAuthAdminException(adminError, code, message, detail, error);
         switch (error.StatusCode)
         {
             case GrpcStatusCode.Unavailable:
@@ -24,6 +26,10 @@ internal static class ErrorMapper
             case GrpcStatusCode.InvalidArgument when Has(detail, "request is too large"):
                 return new EtcdRequestTooLargeException(code, message, detail, error);
             case GrpcStatusCode.InvalidArgument when Has(detail, "authentication failed"):
+                return new EtcdAuthenticationException(code, message, detail, error);
+            // A token from before an auth change (JWT), or a call without a token to a cluster with auth enabled (our
+            // own requests never carry an empty user name: they are validated before sending).
+            case GrpcStatusCode.InvalidArgument when Has(detail, AuthErrors.OldRevision) || Has(detail, AuthErrors.UserEmpty):
                 return new EtcdAuthenticationException(code, message, detail, error);
             case GrpcStatusCode.InvalidArgument:
                 return new EtcdInvalidArgumentException(message, detail, error);
@@ -38,6 +44,9 @@ internal static class ErrorMapper
             // package's ErrElectionNotLeader).
             case GrpcStatusCode.Unknown when Has(detail, "requested lease not found"):
                 return new EtcdLeaseNotFoundException(leaseId == 0 ? message : $"{message} (lease {leaseId:x})", leaseId, detail, error);
+            // auth.ErrNoPasswordUser has no gRPC mapping in etcd 3.4: Authenticate as a user created without a password.
+            case GrpcStatusCode.Unknown when Has(detail, "authentication failed"):
+                return new EtcdAuthenticationException(code, message, detail, error);
             case GrpcStatusCode.Unknown when Has(detail, "election: not leader"):
                 return new EtcdNotLeaderException(code, message, detail, error);
             case GrpcStatusCode.OutOfRange when Has(detail, "has been compacted"):
