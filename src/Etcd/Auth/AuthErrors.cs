@@ -33,7 +33,41 @@ internal static class AuthErrors
         return null;
     }
 
-    /// <summary>True for a watch cancel reason caused by the stream's token (a fresh token cures it), not by the user's permissions.</summary>
+    /// <summary>
+    /// True for a refusal caused by the token (expired, unknown, or issued before an auth change), which a new token
+    /// cures; not by the user's permissions. Matches etcd's gRPC texts and the raw auth package texts that the
+    /// Maintenance service's auth checks, the lock and election services return with status Unknown.
+    /// </summary>
     public static bool IsTokenProblem(string? reason) =>
-        reason is not null && (reason.Contains(InvalidToken, StringComparison.Ordinal) || reason.Contains(OldRevision, StringComparison.Ordinal));
+        reason is not null
+        && (reason.Contains("invalid auth token", StringComparison.Ordinal)
+            || reason.Contains("revision of auth store is old", StringComparison.Ordinal)
+            || reason.Contains("auth: revision in header is old", StringComparison.Ordinal));
+
+    /// <summary>A refusal on the user's permissions ("etcdserver: permission denied" or the auth package's "auth: permission denied").</summary>
+    public static bool IsPermissionDenied(string? reason) =>
+        reason is not null && (reason.Contains(PermissionDenied, StringComparison.Ordinal) || reason.Contains("auth: permission denied", StringComparison.Ordinal));
+
+    /// <summary>A request without a token to a cluster with authentication enabled.</summary>
+    public static bool IsUserEmpty(string? reason) =>
+        reason is not null && (reason.Contains(UserEmpty, StringComparison.Ordinal) || reason.Contains("auth: user name is empty", StringComparison.Ordinal));
+
+    /// <summary>A failed call (unary or stream) whose token etcd rejected, whatever status it came with.</summary>
+    public static bool IsTokenRejected(Transport.GrpcCallException error) =>
+        error.StatusCode is Transport.GrpcStatusCode.Unauthenticated or Transport.GrpcStatusCode.InvalidArgument or Transport.GrpcStatusCode.Unknown
+        && IsTokenProblem(error.Detail);
+
+    /// <summary>
+    /// True when getting a token failed for good (wrong user or password, or authentication not enabled): a stream that
+    /// needs one cannot be opened until something changes, so retrying in a loop would only hammer the server.
+    /// </summary>
+    public static bool IsCredentialsFailure(EtcdException error) =>
+        error is EtcdAuthenticationException or EtcdAuthAdminException { Error: EtcdAuthAdminError.AuthNotEnabled };
+
+    /// <summary>A copy of a credentials failure for one watch or lease, so no two consumers throw the same instance.</summary>
+    public static EtcdException ForItem(EtcdException failure, string what) => failure switch
+    {
+        EtcdAuthAdminException admin => new EtcdAuthAdminException(admin.Error, admin.StatusCode, $"{what}: {failure.Message}", failure.ServerMessage, failure),
+        _ => new EtcdAuthenticationException(failure.StatusCode, $"{what}: {failure.Message}", failure.ServerMessage, failure),
+    };
 }

@@ -44,9 +44,13 @@ internal static class ErrorMapper
             // package's ErrElectionNotLeader).
             case GrpcStatusCode.Unknown when Has(detail, "requested lease not found"):
                 return new EtcdLeaseNotFoundException(leaseId == 0 ? message : $"{message} (lease {leaseId:x})", leaseId, detail, error);
-            // auth.ErrNoPasswordUser has no gRPC mapping in etcd 3.4: Authenticate as a user created without a password.
-            case GrpcStatusCode.Unknown when Has(detail, "authentication failed"):
+            // Status Unknown carries auth errors that etcd 3.4 does not convert: auth.ErrNoPasswordUser (Authenticate as a
+            // user created without a password); the Maintenance service's auth check (Snapshot, Hash, HashKV, Defragment:
+            // "auth: invalid auth token", "auth: permission denied"); the lock and election services ("etcdserver: ...").
+            case GrpcStatusCode.Unknown when Has(detail, "authentication failed") || AuthErrors.IsTokenProblem(detail) || AuthErrors.IsUserEmpty(detail):
                 return new EtcdAuthenticationException(code, message, detail, error);
+            case GrpcStatusCode.Unknown when AuthErrors.IsPermissionDenied(detail):
+                return new EtcdPermissionDeniedException(message, detail, error);
             case GrpcStatusCode.Unknown when Has(detail, "election: not leader"):
                 return new EtcdNotLeaderException(code, message, detail, error);
             case GrpcStatusCode.OutOfRange when Has(detail, "has been compacted"):
