@@ -13,7 +13,7 @@ public sealed record AuthUserResponse(ResponseHeader Header, string Name, IReadO
 /// <summary>A role and the permissions it grants.</summary>
 /// <param name="Header">The response header.</param>
 /// <param name="Name">The role name.</param>
-/// <param name="Permissions">Its permissions, in etcd's order (by key); empty for a role without any (the <c>root</c> role has none: it may do everything).</param>
+/// <param name="Permissions">Its permissions, in etcd's order (by key); empty for a role without any.</param>
 public sealed record AuthRoleResponse(ResponseHeader Header, string Name, IReadOnlyList<EtcdPermission> Permissions) : EtcdResponse(Header);
 
 /// <summary>Every user name.</summary>
@@ -23,5 +23,5 @@ public sealed record AuthUserListResponse(ResponseHeader Header, IReadOnlyList<s
 
 /// <summary>Every role name.</summary>
 /// <param name="Header">The response header.</param>
-/// <param name="Roles">The role names, sorted.</param>
+/// <param name="Roles">The role names, sorted. etcd 3.4's <c>root</c> role is built in: it can be granted without being added, and is listed only if it was added.</param>
 public sealed record AuthRoleListResponse(ResponseHeader Header, IReadOnlyList<string> Roles) : EtcdResponse(Header);
