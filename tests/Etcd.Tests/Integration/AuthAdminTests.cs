@@ -56,7 +56,8 @@ public sealed class AuthAdminTests
 
         // A watch outside the permission ends typed, at once; one inside on the same stream is unaffected.
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var inside = alice.Watch.WatchAsync(P + "w", cancellationToken: timeout.Token).GetAsyncEnumerator(timeout.Token);
+        long now = (await alice.GetAsync(P + "a")).Header.Revision;
+        var inside = alice.Watch.WatchAsync(P + "w", new WatchOptions { StartRevision = now + 1 }, timeout.Token).GetAsyncEnumerator(timeout.Token);
         var firstInside = inside.MoveNextAsync().AsTask();
         await Assert.ThrowsAsync<EtcdPermissionDeniedException>(async () =>
         {
