@@ -110,4 +110,33 @@ public sealed class AuthCredentialsTests
         Assert.Equal(before + 1, carol.TokenSource.Authentications);
         Assert.Equal(0, carol.Watch.ActiveCount);
     }
+
+    [Fact]
+    public async Task Kept_alive_leases_are_lost_with_the_authentication_error_when_their_stream_cannot_reopen()
+    {
+        await using var etcd = await AuthEtcd.StartAsync(AuthTokenKind.Simple, 300);
+        await using var root = etcd.NewClient();
+        await root.Auth.AddUserAsync("dave", "first-pw");
+        await using var dave = etcd.NewClient("dave", "first-pw");
+        await using var lease = await dave.Leases.CreateAsync(TimeSpan.FromSeconds(30));
+
+        await root.Auth.ChangePasswordAsync("dave", "second-pw");
+        await Assert.ThrowsAsync<EtcdAuthenticationException>(() => dave.GetAsync("any"));
+        Assert.False(lease.IsLost); // etcd 3.4 does not check the keep-alive stream's token: the stream goes on
+
+        // The member restarts: the keep-alive stream must be reopened, which needs a token, which cannot be had.
+        await etcd.Server.KillAsync();
+        await etcd.Server.RestartAsync();
+        var lost = new TaskCompletionSource();
+        using var registration = lease.Lost.Register(() => lost.TrySetResult());
+        await lost.Task.WaitAsync(TimeSpan.FromSeconds(20)); // well before the 30 s TTL could run out
+        var reason = Assert.IsType<EtcdAuthenticationException>(lease.LostReason);
+        Assert.Contains($"{lease.Id:x}", reason.Message);
+        Assert.DoesNotContain("first-pw", reason.ToString());
+
+        long attempts = dave.TokenSource!.Authentications;
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.Equal(attempts, dave.TokenSource.Authentications); // no re-authentication loop
+        Assert.Equal(0, dave.Leases.KeptAliveCount);
+    }
 }
