@@ -48,7 +48,7 @@ internal sealed class AuthTokenSource : IAuthTokenSource
     {
         lock (_lock)
         {
-            if (ReferenceEquals(_token, token) || _token == token) _token = null;
+            if (_token == token) _token = null;
         }
     }
 
