@@ -20,6 +20,13 @@ public abstract class AuthTokenExpiryTestsBase
         await using var etcd = await AuthEtcd.StartAsync(kind, ttlSeconds);
         var p = $"t/{Guid.NewGuid():N}/";
         await using var root = etcd.NewClient();
+        // An election leader (campaigned before the auth changes below: the election service answers a JWT token
+        // issued before them with status Unknown, which the client does not renew), and a client that will observe it
+        // after sitting idle for the whole run.
+        await using var leaderLease = await root.Leases.CreateAsync(TimeSpan.FromSeconds(30));
+        var leader = await root.Elections.CampaignAsync(p + "election", "leader-1", leaderLease);
+        await using var observer = etcd.NewClient();
+        Assert.Equal("leader-1", (await observer.Elections.GetLeaderAsync(p + "election"))?.Value.ToStringUtf8());
         await root.Auth.AddRoleAsync("app");
         await root.Auth.GrantPermissionAsync("app", EtcdPermission.ReadWrite(KeySet.Prefix(p)));
         await root.Auth.AddUserAsync("app", AppPassword);
@@ -79,6 +86,20 @@ public abstract class AuthTokenExpiryTestsBase
                 errors.Enqueue(error);
             }
             await Task.Delay(gap);
+        }
+
+        // etcd ends an Observe whose token expired at once, with status OK: that one call fails, the next works.
+        using (var observing = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            await Assert.ThrowsAsync<EtcdUnavailableException>(async () =>
+            {
+                await foreach (var _ in observer.Elections.ObserveAsync(p + "election", observing.Token)) { }
+            });
+            await foreach (var current in observer.Elections.ObserveAsync(p + "election", observing.Token))
+            {
+                Assert.Equal(leader.Key, current.Key);
+                break;
+            }
         }
 
         // Root has been idle longer than the TTL too: its snapshot starts with a rejected token, refreshed inside.
