@@ -28,10 +28,16 @@ public sealed class EtcdClient : IEtcdKeyspace, IAsyncDisposable, IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         _invoker = new EtcdCallInvoker(options);
+        if (options.Credentials is { } credentials)
+        {
+            TokenSource = new AuthTokenSource(_invoker, credentials);
+            _invoker.UseAuthentication(TokenSource);
+        }
         Options = options;
         _kv = new KvOperations(_invoker);
         Maintenance = new MaintenanceClient(_invoker);
         Cluster = new ClusterClient(_invoker);
+        Auth = new AuthClient(_invoker);
         Leases = new LeaseClient(_invoker, this);
         Watch = new WatchClient(_invoker);
         Locks = new LockService(_invoker, this);
@@ -74,6 +80,12 @@ public sealed class EtcdClient : IEtcdKeyspace, IAsyncDisposable, IDisposable
 
     /// <summary>Cluster membership: list, add (voting or learner), remove, update, promote.</summary>
     public ClusterClient Cluster { get; }
+
+    /// <summary>Auth administration: enable or disable authentication; users, roles and their permissions.</summary>
+    public AuthClient Auth { get; }
+
+    /// <summary>The source of the auth token when the client has <see cref="EtcdClientOptions.Credentials"/>; null otherwise.</summary>
+    internal AuthTokenSource? TokenSource { get; }
 
     /// <summary>Watches: changes of keys, ranges and prefixes over one shared stream that resumes without loss.</summary>
     public WatchClient Watch { get; }

@@ -63,6 +63,13 @@ public sealed class EtcdClientOptions
     /// </summary>
     public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; init; }
 
+    /// <summary>
+    /// The user name and password to authenticate with when the cluster has authentication enabled; null (default) for
+    /// none. The client gets a token before its first call, sends it with every call and stream, and gets a new one when
+    /// etcd rejects it (expired, or issued before an auth change). Use TLS: the password and tokens travel in clear otherwise.
+    /// </summary>
+    public EtcdCredentials? Credentials { get; init; }
+
     internal IReadOnlyList<Uri> Validate()
     {
         if (Tls is not null && HttpHandler is not null)

@@ -151,6 +151,7 @@ internal sealed class ElectionOperations
                 catch (GrpcCallException error)
                 {
                     if (error.StatusCode == GrpcStatusCode.Unavailable) _invoker.MoveToNextEndpoint(endpoint);
+                    if (AuthErrors.IsTokenRejected(error)) _invoker.InvalidateToken();
                     throw ErrorMapper.Map(error, EtcdMethods.Observe.Path);
                 }
                 catch (ObjectDisposedException error) when (_invoker.MapRetired(error, EtcdMethods.Observe.Path) is { } retired)
@@ -160,6 +161,9 @@ internal sealed class ElectionOperations
                 // The server's Observe only ends by itself when its own read or watch failed: never a silent end here.
                 if (!more)
                 {
+                    // etcd 3.4 ends Observe this way, with status OK and nothing sent, when its read or watch was refused
+                    // for the call's token (seen with an expired one): drop it, so observing again authenticates anew.
+                    _invoker.InvalidateToken();
                     throw new EtcdUnavailableException(
                         $"The server ended Observe of election '{name}' (its internal read or watch failed); observe again to resume from the current leader.");
                 }

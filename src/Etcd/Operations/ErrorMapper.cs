@@ -13,6 +13,8 @@ internal static class ErrorMapper
         var code = (EtcdStatusCode)error.StatusCode;
         if (error.TlsFailure)
             return new EtcdTlsException($"{method} failed: {detail}", error);
+        if (AuthErrors.AdminError(detail) is { } adminError)
+            return new EtcdAuthAdminException(adminError, code, message, detail, error);
         switch (error.StatusCode)
         {
             case GrpcStatusCode.Unavailable:
@@ -27,6 +29,10 @@ internal static class ErrorMapper
                 return new EtcdRequestTooLargeException(code, message, detail, error);
             case GrpcStatusCode.InvalidArgument when Has(detail, "authentication failed"):
                 return new EtcdAuthenticationException(code, message, detail, error);
+            // A token from before an auth change (JWT), or a call without a token to a cluster with auth enabled (our
+            // own requests never carry an empty user name: they are validated before sending).
+            case GrpcStatusCode.InvalidArgument when Has(detail, AuthErrors.OldRevision) || Has(detail, AuthErrors.UserEmpty):
+                return new EtcdAuthenticationException(code, message, detail, error);
             case GrpcStatusCode.InvalidArgument:
                 return new EtcdInvalidArgumentException(message, detail, error);
             case GrpcStatusCode.ResourceExhausted when error.ReceiveLimitExceeded:
@@ -40,6 +46,13 @@ internal static class ErrorMapper
             // package's ErrElectionNotLeader).
             case GrpcStatusCode.Unknown when Has(detail, "requested lease not found"):
                 return new EtcdLeaseNotFoundException(leaseId == 0 ? message : $"{message} (lease {leaseId:x})", leaseId, detail, error);
+            // Status Unknown carries auth errors that etcd 3.4 does not convert: auth.ErrNoPasswordUser (Authenticate as a
+            // user created without a password); the Maintenance service's auth check (Snapshot, Hash, HashKV, Defragment:
+            // "auth: invalid auth token", "auth: permission denied"); the lock and election services ("etcdserver: ...").
+            case GrpcStatusCode.Unknown when Has(detail, "authentication failed") || AuthErrors.IsTokenProblem(detail) || AuthErrors.IsUserEmpty(detail):
+                return new EtcdAuthenticationException(code, message, detail, error);
+            case GrpcStatusCode.Unknown when AuthErrors.IsPermissionDenied(detail):
+                return new EtcdPermissionDeniedException(message, detail, error);
             case GrpcStatusCode.Unknown when Has(detail, "election: not leader"):
                 return new EtcdNotLeaderException(code, message, detail, error);
             case GrpcStatusCode.OutOfRange when Has(detail, "has been compacted"):

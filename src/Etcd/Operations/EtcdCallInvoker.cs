@@ -150,7 +150,7 @@ internal sealed class EtcdCallInvoker : IDisposable
                 var options = new GrpcCallOptions { Deadline = deadline, CancellationToken = cancellationToken, Metadata = Metadata(token, CallFlags.NoLeaderRequired) };
                 return await channel.UnaryAsync(method, request, options).ConfigureAwait(false);
             }
-            catch (GrpcCallException error) when (token is not null && tokenRefreshes < 2 && RetryClassifier.TokenRejected(error))
+            catch (GrpcCallException error) when (tokenRefreshes < 2 && NeedsNewToken(error, token))
             {
                 _auth!.Invalidate(token);
             }
@@ -219,10 +219,17 @@ internal sealed class EtcdCallInvoker : IDisposable
     /// <summary>
     /// Drops the current auth token after a stream saw it rejected, so the stream's next attempt authenticates again.
     /// </summary>
-    public void InvalidateToken()
-    {
-        if (_auth is { } auth && Volatile.Read(ref _tokenMetadata) is { } current) auth.Invalidate(current.Token);
-    }
+    public void InvalidateToken() => _auth?.InvalidateCurrent();
+
+    /// <summary>True when the client authenticates (has credentials).</summary>
+    public bool HasCredentials => _auth is not null;
+
+    /// <summary>
+    /// True when a new token would cure <paramref name="failure"/>: the token sent was stale, or none was sent because
+    /// the cluster had authentication disabled and it has since been enabled ("user name is empty").
+    /// </summary>
+    private bool NeedsNewToken(GrpcCallException failure, string? token) =>
+        _auth is not null && (token is not null ? RetryClassifier.TokenRejected(failure) : AuthErrors.IsUserEmpty(failure.Detail));
 
     /// <summary>
     /// Moves streams and later calls to the next endpoint after <paramref name="failed"/> failed (a stream that broke, or
@@ -293,7 +300,7 @@ internal sealed class EtcdCallInvoker : IDisposable
                 failure = new GrpcCallException(GrpcStatusCode.Unavailable, $"The endpoint {channel.Address} was removed from the client's endpoints while the call ran.", requestMayHaveBeenSent: true, error);
             }
 
-            if (token is not null && tokenRefreshes < 2 && RetryClassifier.TokenRejected(failure))
+            if (tokenRefreshes < 2 && NeedsNewToken(failure, token))
             {
                 // etcd checks the token before proposing anything, so even a write can be sent again with a fresh one.
                 tokenRefreshes++;

@@ -13,6 +13,7 @@ internal static class EtcdMethods
     private const string Maintenance = "etcdserverpb.Maintenance";
     private const string Lease = "etcdserverpb.Lease";
     private const string Cluster = "etcdserverpb.Cluster";
+    private const string Auth = "etcdserverpb.Auth";
     private const string Lock = "v3lockpb.Lock";
     private const string Election = "v3electionpb.Election";
 
@@ -105,4 +106,52 @@ internal static class EtcdMethods
 
     public static readonly GrpcMethod<ElectionPb.ResignRequest, ElectionPb.ResignResponse> Resign =
         new(GrpcMethodType.Unary, Election, "Resign", ElectionPb.ResignResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.AuthEnableRequest, Pb.AuthEnableResponse> AuthEnable =
+        new(GrpcMethodType.Unary, Auth, "AuthEnable", Pb.AuthEnableResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.AuthDisableRequest, Pb.AuthDisableResponse> AuthDisable =
+        new(GrpcMethodType.Unary, Auth, "AuthDisable", Pb.AuthDisableResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.AuthenticateRequest, Pb.AuthenticateResponse> Authenticate =
+        new(GrpcMethodType.Unary, Auth, "Authenticate", Pb.AuthenticateResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.AuthUserAddRequest, Pb.AuthUserAddResponse> UserAdd =
+        new(GrpcMethodType.Unary, Auth, "UserAdd", Pb.AuthUserAddResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.AuthUserGetRequest, Pb.AuthUserGetResponse> UserGet =
+        new(GrpcMethodType.Unary, Auth, "UserGet", Pb.AuthUserGetResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.AuthUserListRequest, Pb.AuthUserListResponse> UserList =
+        new(GrpcMethodType.Unary, Auth, "UserList", Pb.AuthUserListResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.AuthUserDeleteRequest, Pb.AuthUserDeleteResponse> UserDelete =
+        new(GrpcMethodType.Unary, Auth, "UserDelete", Pb.AuthUserDeleteResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.AuthUserChangePasswordRequest, Pb.AuthUserChangePasswordResponse> UserChangePassword =
+        new(GrpcMethodType.Unary, Auth, "UserChangePassword", Pb.AuthUserChangePasswordResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.AuthUserGrantRoleRequest, Pb.AuthUserGrantRoleResponse> UserGrantRole =
+        new(GrpcMethodType.Unary, Auth, "UserGrantRole", Pb.AuthUserGrantRoleResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.AuthUserRevokeRoleRequest, Pb.AuthUserRevokeRoleResponse> UserRevokeRole =
+        new(GrpcMethodType.Unary, Auth, "UserRevokeRole", Pb.AuthUserRevokeRoleResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.AuthRoleAddRequest, Pb.AuthRoleAddResponse> RoleAdd =
+        new(GrpcMethodType.Unary, Auth, "RoleAdd", Pb.AuthRoleAddResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.AuthRoleGetRequest, Pb.AuthRoleGetResponse> RoleGet =
+        new(GrpcMethodType.Unary, Auth, "RoleGet", Pb.AuthRoleGetResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.AuthRoleListRequest, Pb.AuthRoleListResponse> RoleList =
+        new(GrpcMethodType.Unary, Auth, "RoleList", Pb.AuthRoleListResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.AuthRoleDeleteRequest, Pb.AuthRoleDeleteResponse> RoleDelete =
+        new(GrpcMethodType.Unary, Auth, "RoleDelete", Pb.AuthRoleDeleteResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.AuthRoleGrantPermissionRequest, Pb.AuthRoleGrantPermissionResponse> RoleGrantPermission =
+        new(GrpcMethodType.Unary, Auth, "RoleGrantPermission", Pb.AuthRoleGrantPermissionResponse.Parser);
+
+    public static readonly GrpcMethod<Pb.AuthRoleRevokePermissionRequest, Pb.AuthRoleRevokePermissionResponse> RoleRevokePermission =
+        new(GrpcMethodType.Unary, Auth, "RoleRevokePermission", Pb.AuthRoleRevokePermissionResponse.Parser);
 }

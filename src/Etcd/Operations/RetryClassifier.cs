@@ -37,9 +37,8 @@ internal static class RetryClassifier
     /// "Invalid auth token" comes before proposal; "revision of auth store is old" comes when the entry is applied, and
     /// then the apply changed nothing. Either way a re-send applies the call once.
     /// </summary>
-    public static bool TokenRejected(GrpcCallException error) =>
-        (error.StatusCode == GrpcStatusCode.Unauthenticated && Has(error.Detail, "invalid auth token"))
-        || (error.StatusCode == GrpcStatusCode.InvalidArgument && Has(error.Detail, "revision of auth store is old"));
+    /// <remarks>The lock, election and maintenance services return these with status Unknown (see <see cref="AuthErrors"/>).</remarks>
+    public static bool TokenRejected(GrpcCallException error) => AuthErrors.IsTokenRejected(error);
 
     private static bool Has(string detail, string text) => detail.Contains(text, StringComparison.Ordinal);
 }

@@ -9,46 +9,85 @@ internal static class SnapshotDownload
     public static async Task<SnapshotResult> ToStreamAsync(EtcdCallInvoker invoker, Uri endpoint, Stream destination, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        GrpcServerStreamingCall<Pb.SnapshotResponse> call;
-        try
-        {
-            call = await invoker.StartServerStreamingAtAsync(endpoint, EtcdMethods.Snapshot, new Pb.SnapshotRequest(), cancellationToken).ConfigureAwait(false);
-        }
-        catch (GrpcCallException error)
-        {
-            throw ErrorMapper.Map(error, EtcdMethods.Snapshot.Path);
-        }
+        var (call, more) = await OpenAsync(invoker, endpoint, cancellationToken).ConfigureAwait(false);
         using var checksum = new SnapshotChecksum();
         long? revision = null;
         await using (call.ConfigureAwait(false))
         {
-            while (true)
+            while (more)
             {
-                bool more;
-                try
-                {
-                    more = await call.MoveNextAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (GrpcCallException error)
-                {
-                    throw ErrorMapper.Map(error, EtcdMethods.Snapshot.Path);
-                }
-                catch (ObjectDisposedException error) when (invoker.MapRetired(error, EtcdMethods.Snapshot.Path) is { } retired)
-                {
-                    throw retired;
-                }
-                if (!more) break;
                 var response = call.Current;
                 if (revision is null && response.Header is { Revision: > 0 } header) revision = header.Revision;
                 var blob = response.Blob.Memory;
-                if (blob.IsEmpty) continue;
-                checksum.Append(blob.Span);
-                await destination.WriteAsync(blob, cancellationToken).ConfigureAwait(false);
+                if (!blob.IsEmpty)
+                {
+                    checksum.Append(blob.Span);
+                    await destination.WriteAsync(blob, cancellationToken).ConfigureAwait(false);
+                }
+                more = await NextAsync(invoker, call, cancellationToken).ConfigureAwait(false);
             }
         }
         await destination.FlushAsync(cancellationToken).ConfigureAwait(false);
         var sha256 = checksum.Finish();
         return new SnapshotResult(endpoint, checksum.TotalBytes, revision, sha256);
+    }
+
+    /// <summary>
+    /// Starts the call and waits for its first answer. etcd checks the auth token before sending anything, so a
+    /// rejected token (refused with status Unknown, "auth: invalid auth token") costs nothing: the token is dropped and
+    /// the call made once more with a new one.
+    /// </summary>
+    private static async Task<(GrpcServerStreamingCall<Pb.SnapshotResponse> Call, bool More)> OpenAsync(
+        EtcdCallInvoker invoker, Uri endpoint, CancellationToken cancellationToken)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            GrpcServerStreamingCall<Pb.SnapshotResponse> call;
+            try
+            {
+                call = await invoker.StartServerStreamingAtAsync(endpoint, EtcdMethods.Snapshot, new Pb.SnapshotRequest(), cancellationToken).ConfigureAwait(false);
+            }
+            catch (GrpcCallException error)
+            {
+                throw ErrorMapper.Map(error, EtcdMethods.Snapshot.Path);
+            }
+            try
+            {
+                return (call, await call.MoveNextAsync(cancellationToken).ConfigureAwait(false));
+            }
+            catch (GrpcCallException error) when (attempt == 1 && AuthErrors.IsTokenRejected(error))
+            {
+                await call.DisposeAsync().ConfigureAwait(false);
+                invoker.InvalidateToken();
+            }
+            catch (GrpcCallException error)
+            {
+                await call.DisposeAsync().ConfigureAwait(false);
+                if (AuthErrors.IsTokenRejected(error)) invoker.InvalidateToken();
+                throw ErrorMapper.Map(error, EtcdMethods.Snapshot.Path);
+            }
+            catch
+            {
+                await call.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+    }
+
+    private static async ValueTask<bool> NextAsync(EtcdCallInvoker invoker, GrpcServerStreamingCall<Pb.SnapshotResponse> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await call.MoveNextAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (GrpcCallException error)
+        {
+            throw ErrorMapper.Map(error, EtcdMethods.Snapshot.Path);
+        }
+        catch (ObjectDisposedException error) when (invoker.MapRetired(error, EtcdMethods.Snapshot.Path) is { } retired)
+        {
+            throw retired;
+        }
     }
 
     /// <summary>

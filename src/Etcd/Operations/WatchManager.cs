@@ -12,6 +12,13 @@ namespace Etcd.Operations;
 /// resume revision moves to the last buffered event's revision + 1. When the stream breaks, it is reopened with
 /// backoff and every live watch re-created from its resume revision, so no event is lost or duplicated. A consumer
 /// that falls behind gets its watch paused on the server and resumed later from the same point.
+/// <para>
+/// Auth (etcd 3.4.23, seen): a stream's token is checked only when a watch is created on it, never for events, so
+/// existing watches outlive their token; a create with an expired or stale token is refused (created and canceled,
+/// watch id -1, "invalid auth token" or "revision of auth store is old"), and so is every later create on that stream.
+/// Such a refusal drops the token and reopens the stream, which authenticates again and re-creates every watch from
+/// its resume revision. A create refused for permission ends that watch with <see cref="EtcdPermissionDeniedException"/>.
+/// </para>
 /// </summary>
 internal sealed class WatchManager : IAsyncDisposable
 {
@@ -27,6 +34,11 @@ internal sealed class WatchManager : IAsyncDisposable
     private Task? _loop;
     private Task? _disposing;
     private bool _progressRequested; // guarded by _streamLock
+    private TaskCompletionSource _added = new(TaskCreationOptions.RunContinuationsAsynchronously); // guarded by _streamLock
+    private readonly Dictionary<Watcher, int> _tokenRefusals = []; // the receive loop's own: creates refused for the token in a row
+
+    /// <summary>Creates refused for the token in a row (each followed by a new token) before a watch ends with the error.</summary>
+    private const int MaxTokenRefusals = 3;
 
     public WatchManager(EtcdCallInvoker invoker) => _invoker = invoker;
 
@@ -39,6 +51,7 @@ internal sealed class WatchManager : IAsyncDisposable
         {
             if (_disposing is not null) throw new ObjectDisposedException(nameof(EtcdClient));
             _watchers.TryAdd(watcher, 0);
+            _added.TrySetResult();
             if (_loop is null)
             {
                 _loop = Task.Run(RunAsync); // creates every watch, this one included, on the stream it opens
@@ -122,6 +135,7 @@ internal sealed class WatchManager : IAsyncDisposable
                 _byServerId.Clear();
                 foreach (var watcher in _watchers.Keys) watcher.ServerId = 0;
             }
+            foreach (var gone in _tokenRefusals.Keys.Where(w => w.Ended).ToList()) _tokenRefusals.Remove(gone);
             foreach (var watcher in _watchers.Keys)
             {
                 // A watch added since the swap above was already created on this stream.
@@ -134,6 +148,7 @@ internal sealed class WatchManager : IAsyncDisposable
 
             GrpcDuplexCall<Pb.WatchRequest, Pb.WatchResponse>? call = null;
             Task? sending = null;
+            EtcdException? authFailure = null;
             try
             {
                 call = await _invoker.StartDuplexAsync(EtcdMethods.WatchStream, deadline: null, _stop.Token).ConfigureAwait(false);
@@ -142,12 +157,22 @@ internal sealed class WatchManager : IAsyncDisposable
                 while (await call.MoveNextAsync(_stop.Token).ConfigureAwait(false))
                 {
                     received = true;
-                    Dispatch(call.Current, fragments);
+                    if (!Dispatch(call.Current, fragments)) break; // the stream's token was refused: reopen with a new one
                 }
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
                 break;
+            }
+            catch (EtcdException error) when (call is null && AuthErrors.IsCredentialsFailure(error))
+            {
+                // Authenticating failed for good (wrong password, auth disabled): retrying cannot help.
+                authFailure = error;
+            }
+            catch (GrpcCallException error) when (AuthErrors.IsTokenRejected(error))
+            {
+                // etcd 3.4 never refuses the stream itself for its token; a server that does gets a new one.
+                _invoker.InvalidateToken();
             }
             catch (GrpcCallException error) when (error.ReceiveLimitExceeded)
             {
@@ -166,8 +191,47 @@ internal sealed class WatchManager : IAsyncDisposable
                 if (sending is not null) await StreamBackoff.ObserveAsync(sending).ConfigureAwait(false);
             }
 
-            if (!received) _invoker.MoveToNextEndpoint(endpoint);
+            if (authFailure is not null)
+            {
+                EndAll(authFailure);
+                if (!await WaitForWatchAsync().ConfigureAwait(false)) break;
+            }
+            else if (!received)
+            {
+                _invoker.MoveToNextEndpoint(endpoint);
+            }
             if (!await backoff.WaitAsync(progressed: received, _stop.Token).ConfigureAwait(false)) break;
+        }
+    }
+
+    /// <summary>Ends every watch after authentication failed for good; each consumer sees the failure.</summary>
+    private void EndAll(EtcdException failure)
+    {
+        foreach (var watcher in _watchers.Keys)
+        {
+            _watchers.TryRemove(watcher, out _);
+            watcher.End(AuthErrors.ForItem(failure, $"The watch on {watcher.Keys} cannot go on"));
+        }
+    }
+
+    /// <summary>Waits until a watch is added (none is left after <see cref="EndAll"/>); false when the manager stops.</summary>
+    private async Task<bool> WaitForWatchAsync()
+    {
+        Task added;
+        lock (_streamLock)
+        {
+            if (!_watchers.IsEmpty) return true;
+            _added = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            added = _added.Task;
+        }
+        try
+        {
+            await added.WaitAsync(_stop.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 
@@ -177,23 +241,45 @@ internal sealed class WatchManager : IAsyncDisposable
             await call.WriteAsync(request, _stop.Token).ConfigureAwait(false);
     }
 
-    private void Dispatch(Pb.WatchResponse response, Dictionary<long, List<Mvcc.Event>> fragments)
+    /// <summary>Applies one response; false when the stream must be reopened (a create was refused for its token).</summary>
+    private bool Dispatch(Pb.WatchResponse response, Dictionary<long, List<Mvcc.Event>> fragments)
     {
         if (response.Created)
         {
             _pendingCreates.TryDequeue(out var creating);
             if (response.WatchId == -1 || response.Canceled)
             {
+                // "User name is empty" with credentials: the cluster enabled auth after the client found it disabled.
+                if (AuthErrors.IsTokenProblem(response.CancelReason) || (_invoker.HasCredentials && AuthErrors.IsUserEmpty(response.CancelReason)))
+                {
+                    // Every later create on this stream would be refused too; the watches already on it still work,
+                    // and are re-created from their resume revisions on the new stream.
+                    if (creating is not null)
+                    {
+                        int refusals = _tokenRefusals[creating] = _tokenRefusals.GetValueOrDefault(creating) + 1;
+                        if (refusals >= MaxTokenRefusals)
+                        {
+                            _tokenRefusals.Remove(creating);
+                            _watchers.TryRemove(creating, out _);
+                            creating.End(new EtcdAuthenticationException(EtcdStatusCode.Unauthenticated,
+                                $"etcd refused the watch on {creating.Keys} {refusals} times in a row for its auth token, although the client authenticated again after each refusal: {response.CancelReason}",
+                                response.CancelReason));
+                        }
+                    }
+                    _invoker.InvalidateToken();
+                    return false;
+                }
                 if (creating is not null) EndWithServerCancel(creating, response);
-                return;
+                return true;
             }
             if (_byServerId.TryGetValue(response.WatchId, out var created))
             {
+                _tokenRefusals.Remove(created);
                 if (created.NextRevision == 0) created.NextRevision = response.Header.Revision + 1; // "from now" = after creation
                 if (created.CreatedRevision == 0) created.CreatedRevision = response.Header.Revision;
                 created.Created.TrySetResult();
             }
-            return;
+            return true;
         }
 
         if (response.WatchId == -1)
@@ -207,14 +293,14 @@ internal sealed class WatchManager : IAsyncDisposable
                 // What is known for this watch: every event before its resume revision is buffered ahead of this response.
                 if (!watcher.Paused) watcher.TryDeliver(new WatchResponse(header, [], IsProgressNotify: true, Math.Max(0, watcher.NextRevision - 1)));
             }
-            return;
+            return true;
         }
 
-        if (!_byServerId.TryGetValue(response.WatchId, out var target)) return; // an old incarnation: ignore
+        if (!_byServerId.TryGetValue(response.WatchId, out var target)) return true; // an old incarnation: ignore
         if (response.Canceled)
         {
             EndWithServerCancel(target, response);
-            return;
+            return true;
         }
 
         IList<Mvcc.Event> events = response.Events;
@@ -222,7 +308,7 @@ internal sealed class WatchManager : IAsyncDisposable
         {
             if (!fragments.TryGetValue(response.WatchId, out var parts)) fragments[response.WatchId] = parts = [];
             parts.AddRange(response.Events);
-            return;
+            return true;
         }
         if (fragments.Remove(response.WatchId, out var earlier))
         {
@@ -230,6 +316,7 @@ internal sealed class WatchManager : IAsyncDisposable
             events = earlier;
         }
         Deliver(target, response, events);
+        return true;
     }
 
     private void Deliver(Watcher watcher, Pb.WatchResponse response, IList<Mvcc.Event> events)
@@ -306,13 +393,29 @@ internal sealed class WatchManager : IAsyncDisposable
     {
         _watchers.TryRemove(watcher, out _);
         _byServerId.TryRemove(watcher.ServerId, out _);
-        Exception error = response.CompactRevision > 0
-            ? new EtcdCompactedException(
+        var reason = response.CancelReason;
+        Exception error;
+        if (response.CompactRevision > 0)
+        {
+            error = new EtcdCompactedException(
                 $"The watch on {watcher.Keys} cannot resume at revision {watcher.NextRevision}: it was compacted; the oldest readable revision is {response.CompactRevision}. Read again and watch from a newer revision.",
-                watcher.NextRevision, response.CompactRevision)
-            : new EtcdWatchCanceledException(
-                $"The server cancelled the watch on {watcher.Keys}{(string.IsNullOrEmpty(response.CancelReason) ? "." : ": " + response.CancelReason)}",
-                response.CancelReason);
+                watcher.NextRevision, response.CompactRevision);
+        }
+        else if (AuthErrors.IsPermissionDenied(reason))
+        {
+            // A refusal on the user's permissions (checked against the current auth store, whatever the token): final.
+            error = new EtcdPermissionDeniedException($"The user may not watch {watcher.Keys}: {reason}", reason);
+        }
+        else if (AuthErrors.IsUserEmpty(reason))
+        {
+            error = new EtcdAuthenticationException(EtcdStatusCode.InvalidArgument,
+                $"etcd refused the watch on {watcher.Keys}: authentication is enabled and the client has no credentials ({reason})", reason);
+        }
+        else
+        {
+            error = new EtcdWatchCanceledException(
+                $"The server cancelled the watch on {watcher.Keys}{(string.IsNullOrEmpty(reason) ? "." : ": " + reason)}", reason);
+        }
         watcher.End(error);
     }
 
