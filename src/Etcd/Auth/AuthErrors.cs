@@ -67,6 +67,7 @@ internal static class AuthErrors
     /// <summary>A copy of a credentials failure for one watch or lease, so no two consumers throw the same instance.</summary>
     public static EtcdException ForItem(EtcdException failure, string what) => failure switch
     {
+        EtcdTlsException => new EtcdTlsException($"{what}: {failure.Message}", failure),
         EtcdAuthAdminException admin => new EtcdAuthAdminException(admin.Error, admin.StatusCode, $"{what}: {failure.Message}", failure.ServerMessage, failure),
         _ => new EtcdAuthenticationException(failure.StatusCode, $"{what}: {failure.Message}", failure.ServerMessage, failure),
     };

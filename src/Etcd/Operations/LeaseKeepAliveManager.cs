@@ -61,6 +61,7 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
     private async Task RunStreamsAsync()
     {
         var backoff = new StreamBackoff(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(1));
+        int tlsFailures = 0;
         while (!_stop.IsCancellationRequested)
         {
             bool answered = false, stalled = false;
@@ -69,6 +70,7 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
             GrpcDuplexCall<Pb.LeaseKeepAliveRequest, Pb.LeaseKeepAliveResponse>? call = null;
             Task? receiving = null;
             EtcdException? authFailure = null;
+            Exception? streamError = null;
             try
             {
                 call = await _invoker.StartDuplexAsync(EtcdMethods.LeaseKeepAlive, deadline: null, _stop.Token).ConfigureAwait(false);
@@ -96,10 +98,11 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
             {
                 authFailure = error;
             }
-            catch (Exception)
+            catch (Exception error)
             {
                 // Whatever broke the stream (member stopped, connection reset, a write that timed out), the cure is the
                 // same: reopen it. Nothing may end this loop but disposal, or every lease would silently stop renewing.
+                streamError = error;
             }
             finally
             {
@@ -108,9 +111,22 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
             }
             // Not seen with etcd 3.4, which does not check this stream's token; a server that does gets a new one.
             if (receiving?.Exception?.InnerException is GrpcCallException failed && AuthErrors.IsTokenRejected(failed)) _invoker.InvalidateToken();
+            bool tlsFailed = false;
+            if ((streamError ?? receiving?.Exception?.InnerException) is GrpcCallException { TlsFailure: true } tls)
+            {
+                // A certificate problem does not pass by itself: once every endpoint has refused TLS in a row, the leases
+                // are lost with it (they could not be renewed anyway) instead of a silent retry loop.
+                tlsFailed = true;
+                if (++tlsFailures >= _invoker.Endpoints.Count) authFailure = StreamTls.Failure("The lease keep-alive stream", tls, tlsFailures);
+            }
+            else if (answered)
+            {
+                tlsFailures = 0;
+            }
 
             if (authFailure is not null)
             {
+                tlsFailures = 0;
                 LoseAll(authFailure);
                 if (!await WaitForLeaseAsync().ConfigureAwait(false)) break;
                 continue;
@@ -118,12 +134,12 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
 
             // A stream that stopped answering, or answered nothing it was asked, points at a dead or frozen member (whose
             // connection may still look open): try the next endpoint.
-            if (stalled || (_askedOnStream && !answered)) _invoker.MoveToNextEndpoint(endpoint);
+            if (stalled || tlsFailed || (_askedOnStream && !answered)) _invoker.MoveToNextEndpoint(endpoint);
             if (!await backoff.WaitAsync(progressed: answered, _stop.Token).ConfigureAwait(false)) break;
         }
     }
 
-    /// <summary>Marks every lease lost after authentication failed for good: nothing can renew them from this client.</summary>
+    /// <summary>Marks every lease lost after authentication or TLS failed for good: nothing can renew them from this client.</summary>
     private void LoseAll(EtcdException failure)
     {
         foreach (var pair in _leases)

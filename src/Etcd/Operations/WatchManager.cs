@@ -122,6 +122,7 @@ internal sealed class WatchManager : IAsyncDisposable
     private async Task RunAsync()
     {
         var backoff = new StreamBackoff(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(2));
+        int tlsFailures = 0;
         while (!_stop.IsCancellationRequested)
         {
             bool received = false;
@@ -174,6 +175,12 @@ internal sealed class WatchManager : IAsyncDisposable
                 // etcd 3.4 never refuses the stream itself for its token; a server that does gets a new one.
                 _invoker.InvalidateToken();
             }
+            catch (GrpcCallException error) when (error.TlsFailure)
+            {
+                // A certificate problem does not pass by itself: once every endpoint has refused TLS in a row, the
+                // watches end with it instead of retrying forever in silence.
+                if (++tlsFailures >= _invoker.Endpoints.Count) authFailure = StreamTls.Failure("The watch stream", error, tlsFailures);
+            }
             catch (GrpcCallException error) when (error.ReceiveLimitExceeded)
             {
                 // The same response would come back after every reconnect: end the watch it belongs to, typed.
@@ -191,8 +198,10 @@ internal sealed class WatchManager : IAsyncDisposable
                 if (sending is not null) await StreamBackoff.ObserveAsync(sending).ConfigureAwait(false);
             }
 
+            if (received) tlsFailures = 0;
             if (authFailure is not null)
             {
+                tlsFailures = 0;
                 EndAll(authFailure);
                 if (!await WaitForWatchAsync().ConfigureAwait(false)) break;
             }
@@ -204,7 +213,7 @@ internal sealed class WatchManager : IAsyncDisposable
         }
     }
 
-    /// <summary>Ends every watch after authentication failed for good; each consumer sees the failure.</summary>
+    /// <summary>Ends every watch after authentication or TLS failed for good; each consumer sees the failure.</summary>
     private void EndAll(EtcdException failure)
     {
         foreach (var watcher in _watchers.Keys)
