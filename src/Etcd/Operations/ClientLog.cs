@@ -17,6 +17,9 @@ internal static partial class ClientLog
     [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Endpoint sync failed; keeping the current endpoints")]
     public static partial void EndpointSyncFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 6, Level = LogLevel.Debug, Message = "The {Stream} stream to {Endpoint} broke ({Reason}); reopening it")]
+    public static partial void StreamBroke(ILogger logger, string stream, Uri endpoint, string reason);
+
     [LoggerMessage(EventId = 5, Level = LogLevel.Debug, Message = "The auth token was rejected on {Method}; authenticating again")]
     public static partial void TokenRejected(ILogger logger, string method);
 }

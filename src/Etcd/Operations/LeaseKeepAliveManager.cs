@@ -103,6 +103,7 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
                 // Whatever broke the stream (member stopped, connection reset, a write that timed out), the cure is the
                 // same: reopen it. Nothing may end this loop but disposal, or every lease would silently stop renewing.
                 streamError = error;
+                ClientLog.StreamBroke(_invoker.Log, "lease keep-alive", endpoint, error.Message);
             }
             finally
             {

@@ -186,10 +186,11 @@ internal sealed class WatchManager : IAsyncDisposable
                 // The same response would come back after every reconnect: end the watch it belongs to, typed.
                 EndOversized(error);
             }
-            catch (Exception)
+            catch (Exception error)
             {
                 // Whatever broke the stream (member stopped, connection reset, etcd restarted), the cure is the same:
                 // reopen it and resume every watch. Nothing may end this loop but disposal, or watches would go silent.
+                ClientLog.StreamBroke(_invoker.Log, "watch", endpoint, error.Message);
             }
             finally
             {

@@ -45,3 +45,28 @@ public sealed class AuthToggleTests
         Assert.Equal(["2", "3", "4", "5"], seen);
     }
 }
+
+/// <summary>What the client logs while it logs in and renews expired tokens.</summary>
+public sealed class AuthLoggingTests
+{
+    [Fact]
+    public async Task Renewing_expired_tokens_is_logged_without_the_password_or_any_token()
+    {
+        await using var etcd = await AuthEtcd.StartAsync(AuthTokenKind.Jwt, ttlSeconds: 1);
+        var logs = new CapturingLoggerFactory();
+        await using var client = new EtcdClient(new EtcdClientOptions
+        {
+            Endpoints = [etcd.ClientUrl],
+            Credentials = new EtcdCredentials("root", AuthEtcd.RootPassword),
+            LoggerFactory = logs,
+        });
+
+        await client.PutAsync("log/k", "v1");
+        await Task.Delay(TimeSpan.FromSeconds(2.5)); // past the JWT's TTL
+        await client.PutAsync("log/k", "v2");
+
+        Assert.Contains(logs.Entries, e => e.Text.Contains("auth token was rejected", StringComparison.Ordinal));
+        Assert.DoesNotContain(AuthEtcd.RootPassword, logs.AllText);
+        Assert.DoesNotContain("eyJ", logs.AllText); // every JWT starts with the base64 of '{"'
+    }
+}
