@@ -1,7 +1,7 @@
 // Walks through the snippets of txaioetcd's project page with Etcd for .NET:
 // status, set 10 keys, get, range, prefix, delete with previous, a transaction that succeeds and one that fails,
 // a watch with a callback, a lease with a key attached, then the page's plans: a lock used with a timeout,
-// a leader election, a distributed counter and sequence, and a queue.
+// a leader election, a distributed counter and sequence, a queue, and users and roles with authentication on.
 using Etcd;
 using Etcd.Concurrency;
 
@@ -108,6 +108,34 @@ var queue = new DistributedQueue(etcd, "demo/queue");
 var consumer = queue.DequeueAsync();   // waits (by watch) until an item arrives
 foreach (var job in new[] { "job-1", "job-2", "job-3" }) await queue.EnqueueAsync(job);
 Console.WriteLine($"consumer got {(await consumer).ToStringUtf8()}, then {(await queue.DequeueAsync()).ToStringUtf8()}, then {(await queue.DequeueAsync()).ToStringUtf8()}; left: {await queue.CountAsync()}");
+
+Section("Authentication: a user confined to a prefix (the admin API the page wished for)");
+await etcd.Auth.AddUserAsync("root", "root-demo-pw");
+await etcd.Auth.GrantRoleAsync("root", "root");
+await etcd.Auth.AddRoleAsync("app");
+await etcd.Auth.GrantPermissionAsync("app", EtcdPermission.ReadWrite(KeySet.Prefix("demo/app/")));
+await etcd.Auth.AddUserAsync("app", "app-demo-pw");
+await etcd.Auth.GrantRoleAsync("app", "app");
+await etcd.Auth.EnableAsync();
+await using (var app = new EtcdClient(new EtcdClientOptions { Endpoints = [endpoint], Credentials = new EtcdCredentials("app", "app-demo-pw") }))
+await using (var root = new EtcdClient(new EtcdClientOptions { Endpoints = [endpoint], Credentials = new EtcdCredentials("root", "root-demo-pw") }))
+{
+    await app.PutAsync("demo/app/setting", "on");
+    Console.WriteLine($"app wrote demo/app/setting = {await app.GetStringAsync("demo/app/setting")}");
+    try
+    {
+        await app.PutAsync("demo/other", "x");
+    }
+    catch (EtcdPermissionDeniedException denied)
+    {
+        Console.WriteLine($"app may not write demo/other: {denied.ServerMessage}");
+    }
+    Console.WriteLine($"users: {string.Join(", ", (await root.Auth.ListUsersAsync()).Users)}; app's roles: {string.Join(", ", (await root.Auth.GetUserAsync("app")).Roles)}");
+    await root.Auth.DisableAsync();
+}
+await etcd.Auth.DeleteUserAsync("app");
+await etcd.Auth.DeleteRoleAsync("app");
+await etcd.Auth.DeleteUserAsync("root");
 
 await etcd.DeleteAsync(KeySet.Prefix("mykey"));
 await etcd.DeleteAsync(KeySet.Prefix("demo/"));
