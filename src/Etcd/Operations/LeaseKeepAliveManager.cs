@@ -35,7 +35,7 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
     private Task? _disposing;
     private long _awaitingSince; // send time of the first request unanswered on the current stream, 0 if none
     private bool _askedOnStream; // a keep-alive was written (or attempted) on the current stream
-    private TaskCompletionSource _added = new(TaskCreationOptions.RunContinuationsAsynchronously); // guarded by _gate
+    private readonly AdditionSignal _added = new(); // used under _gate
 
     public LeaseKeepAliveManager(EtcdCallInvoker invoker) => _invoker = invoker;
 
@@ -51,7 +51,7 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
             if (_disposing is not null) throw new ObjectDisposedException(nameof(EtcdClient));
             if (!_leases.TryAdd(lease.Id, lease))
                 throw new ArgumentException($"Lease {lease.Id:x} is already kept alive by this client.", "id");
-            _added.TrySetResult();
+            _added.Notify();
             _loops ??= Task.WhenAll(Task.Run(RunStreamsAsync), Task.Run(ExpireLoopAsync));
         }
     }
@@ -129,7 +129,7 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
             {
                 tlsFailures = 0;
                 LoseAll(authFailure);
-                if (!await WaitForLeaseAsync().ConfigureAwait(false)) break;
+                if (!await _added.WaitAsync(_gate, () => !_leases.IsEmpty, _stop.Token).ConfigureAwait(false)) break;
                 continue;
             }
 
@@ -146,27 +146,6 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
         foreach (var pair in _leases)
         {
             if (_leases.TryRemove(pair)) pair.Value.MarkLost(AuthErrors.ForItem(failure, $"Lease {pair.Key:x} cannot be kept alive"));
-        }
-    }
-
-    /// <summary>Waits until a lease is added (none is left after <see cref="LoseAll"/>); false when the manager stops.</summary>
-    private async Task<bool> WaitForLeaseAsync()
-    {
-        Task added;
-        lock (_gate)
-        {
-            if (!_leases.IsEmpty) return true;
-            _added = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            added = _added.Task;
-        }
-        try
-        {
-            await added.WaitAsync(_stop.Token).ConfigureAwait(false);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
         }
     }
 

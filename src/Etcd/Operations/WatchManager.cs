@@ -34,7 +34,7 @@ internal sealed class WatchManager : IAsyncDisposable
     private Task? _loop;
     private Task? _disposing;
     private bool _progressRequested; // guarded by _streamLock
-    private TaskCompletionSource _added = new(TaskCreationOptions.RunContinuationsAsynchronously); // guarded by _streamLock
+    private readonly AdditionSignal _added = new(); // used under _streamLock
     private readonly Dictionary<Watcher, int> _tokenRefusals = []; // the receive loop's own: creates refused for the token in a row
 
     /// <summary>Creates refused for the token in a row (each followed by a new token) before a watch ends with the error.</summary>
@@ -51,7 +51,7 @@ internal sealed class WatchManager : IAsyncDisposable
         {
             if (_disposing is not null) throw new ObjectDisposedException(nameof(EtcdClient));
             _watchers.TryAdd(watcher, 0);
-            _added.TrySetResult();
+            _added.Notify();
             if (_loop is null)
             {
                 _loop = Task.Run(RunAsync); // creates every watch, this one included, on the stream it opens
@@ -204,7 +204,7 @@ internal sealed class WatchManager : IAsyncDisposable
             {
                 tlsFailures = 0;
                 EndAll(authFailure);
-                if (!await WaitForWatchAsync().ConfigureAwait(false)) break;
+                if (!await _added.WaitAsync(_streamLock, () => !_watchers.IsEmpty, _stop.Token).ConfigureAwait(false)) break;
             }
             else if (!received)
             {
@@ -221,27 +221,6 @@ internal sealed class WatchManager : IAsyncDisposable
         {
             _watchers.TryRemove(watcher, out _);
             watcher.End(AuthErrors.ForItem(failure, $"The watch on {watcher.Keys} cannot go on"));
-        }
-    }
-
-    /// <summary>Waits until a watch is added (none is left after <see cref="EndAll"/>); false when the manager stops.</summary>
-    private async Task<bool> WaitForWatchAsync()
-    {
-        Task added;
-        lock (_streamLock)
-        {
-            if (!_watchers.IsEmpty) return true;
-            _added = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            added = _added.Task;
-        }
-        try
-        {
-            await added.WaitAsync(_stop.Token).ConfigureAwait(false);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
         }
     }
 
