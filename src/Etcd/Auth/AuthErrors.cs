@@ -61,8 +61,11 @@ internal static class AuthErrors
     /// True when getting a token failed for good (wrong user or password, or authentication not enabled): a stream that
     /// needs one cannot be opened until something changes, so retrying in a loop would only hammer the server.
     /// </summary>
-    public static bool IsCredentialsFailure(EtcdException error) =>
-        error is EtcdAuthenticationException or EtcdAuthAdminException { Error: EtcdAuthAdminError.AuthNotEnabled };
+    /// <remarks>
+    /// A TLS failure of the login counts too: the login already tried every endpoint. (A cluster with auth disabled is not
+    /// a failure: the token source then hands out no token.)
+    /// </remarks>
+    public static bool IsCredentialsFailure(EtcdException error) => error is EtcdAuthenticationException or EtcdTlsException;
 
     /// <summary>A copy of a credentials failure for one watch or lease, so no two consumers throw the same instance.</summary>
     public static EtcdException ForItem(EtcdException failure, string what) => failure switch

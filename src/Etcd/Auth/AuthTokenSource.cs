@@ -97,6 +97,7 @@ internal sealed class AuthTokenSource : IAuthTokenSource
         {
             lock (_lock) _pending = null;
             attempt.SetException(Explain(error));
+            _ = attempt.Task.Exception; // observed: every waiter may have given up already
         }
     }
 
@@ -105,9 +106,6 @@ internal sealed class AuthTokenSource : IAuthTokenSource
     {
         EtcdAuthenticationException e => new EtcdAuthenticationException(e.StatusCode,
             $"etcd refused the credentials of user '{_credentials.Username}': {e.ServerMessage}", e.ServerMessage, e),
-        EtcdAuthAdminException { Error: EtcdAuthAdminError.AuthNotEnabled } e => new EtcdAuthAdminException(e.Error, e.StatusCode,
-            $"The client has credentials (user '{_credentials.Username}') but authentication is not enabled on the cluster: {e.ServerMessage}",
-            e.ServerMessage, e),
         _ => error,
     };
 }

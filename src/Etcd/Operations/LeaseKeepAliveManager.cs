@@ -17,8 +17,8 @@ namespace Etcd.Operations;
 /// is dropped and reopened with backoff, on the next endpoint when it answered nothing; every lease is renewed at once.</item>
 /// <item>Auth: etcd 3.4.23 never checks the token on this stream (seen: keep-alives are answered with an expired, a
 /// garbage or no token), so token expiry cannot break it. Opening it still gets a token: when authenticating fails for
-/// good (wrong password, auth disabled) every lease is marked lost with that error and no stream is opened again until
-/// a lease is added, instead of authenticating in a loop.</item>
+/// good (wrong password, the user deleted, TLS refused by every endpoint) every lease is marked lost with that error and
+/// no stream is opened again until a lease is added, instead of authenticating in a loop.</item>
 /// </list>
 /// </summary>
 internal sealed class LeaseKeepAliveManager : IAsyncDisposable
@@ -61,7 +61,8 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
     private async Task RunStreamsAsync()
     {
         var backoff = new StreamBackoff(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(1));
-        int tlsFailures = 0;
+        var tls = new StreamTls();
+        int streamTokenRefusals = 0;
         while (!_stop.IsCancellationRequested)
         {
             bool answered = false, stalled = false;
@@ -71,6 +72,7 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
             Task? receiving = null;
             EtcdException? authFailure = null;
             Exception? streamError = null;
+            List<KeyValuePair<long, Lease>> losing = [];
             try
             {
                 call = await _invoker.StartDuplexAsync(EtcdMethods.LeaseKeepAlive, deadline: null, _stop.Token).ConfigureAwait(false);
@@ -107,28 +109,48 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
             }
             finally
             {
+                // The leases a login failure applies to: those present now, not any added while the stream is torn down.
+                if (authFailure is not null) losing = [.. _leases];
                 if (call is not null) await call.DisposeAsync().ConfigureAwait(false);
                 if (receiving is not null) await StreamBackoff.ObserveAsync(receiving).ConfigureAwait(false);
             }
-            // Not seen with etcd 3.4, which does not check this stream's token; a server that does gets a new one.
-            if (receiving?.Exception?.InnerException is GrpcCallException failed && AuthErrors.IsTokenRejected(failed)) _invoker.InvalidateToken();
+            var failure = streamError ?? receiving?.Exception?.InnerException;
+            if (failure is GrpcCallException failed && AuthErrors.IsTokenRejected(failed))
+            {
+                // Not seen with etcd 3.4, which does not check this stream's token; a server that does gets a new one, a few times.
+                _invoker.InvalidateToken();
+                if (++streamTokenRefusals >= 3)
+                {
+                    streamTokenRefusals = 0;
+                    authFailure = new EtcdAuthenticationException(EtcdStatusCode.Unauthenticated,
+                        $"etcd refused the lease keep-alive stream for its auth token 3 times in a row, with a new token each time: {failed.Detail}", failed.Detail, failed);
+                    losing = [.. _leases];
+                }
+            }
+            else if (answered)
+            {
+                streamTokenRefusals = 0;
+            }
             bool tlsFailed = false;
-            if ((streamError ?? receiving?.Exception?.InnerException) is GrpcCallException { TlsFailure: true } tls)
+            if (failure is GrpcCallException { TlsFailure: true } tlsError)
             {
                 // A certificate problem does not pass by itself: once every endpoint has refused TLS in a row, the leases
                 // are lost with it (they could not be renewed anyway) instead of a silent retry loop.
                 tlsFailed = true;
-                if (++tlsFailures >= _invoker.Endpoints.Count) authFailure = StreamTls.Failure("The lease keep-alive stream", tls, tlsFailures);
+                if (tls.Refused(endpoint, _invoker.Endpoints, "The lease keep-alive stream", tlsError) is { } final)
+                {
+                    authFailure = final;
+                    losing = [.. _leases];
+                }
             }
-            else if (answered)
+            else
             {
-                tlsFailures = 0;
+                tls.Reset();
             }
 
             if (authFailure is not null)
             {
-                tlsFailures = 0;
-                LoseAll(authFailure);
+                LoseAll(authFailure, losing);
                 if (!await _added.WaitAsync(_gate, () => !_leases.IsEmpty, _stop.Token).ConfigureAwait(false)) break;
                 continue;
             }
@@ -141,9 +163,9 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
     }
 
     /// <summary>Marks every lease lost after authentication or TLS failed for good: nothing can renew them from this client.</summary>
-    private void LoseAll(EtcdException failure)
+    private void LoseAll(EtcdException failure, List<KeyValuePair<long, Lease>> leases)
     {
-        foreach (var pair in _leases)
+        foreach (var pair in leases)
         {
             if (_leases.TryRemove(pair)) pair.Value.MarkLost(AuthErrors.ForItem(failure, $"Lease {pair.Key:x} cannot be kept alive"));
         }

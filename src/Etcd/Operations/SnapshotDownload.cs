@@ -55,7 +55,7 @@ internal static class SnapshotDownload
             {
                 return (call, await call.MoveNextAsync(cancellationToken).ConfigureAwait(false));
             }
-            catch (GrpcCallException error) when (attempt == 1 && AuthErrors.IsTokenRejected(error))
+            catch (GrpcCallException error) when (attempt == 1 && NeedsNewToken(invoker, error))
             {
                 await call.DisposeAsync().ConfigureAwait(false);
                 invoker.InvalidateToken();
@@ -63,7 +63,7 @@ internal static class SnapshotDownload
             catch (GrpcCallException error)
             {
                 await call.DisposeAsync().ConfigureAwait(false);
-                if (AuthErrors.IsTokenRejected(error)) invoker.InvalidateToken();
+                if (NeedsNewToken(invoker, error)) invoker.InvalidateToken();
                 throw ErrorMapper.Map(error, EtcdMethods.Snapshot.Path);
             }
             catch
@@ -73,6 +73,10 @@ internal static class SnapshotDownload
             }
         }
     }
+
+    /// <summary>A stale token, or none sent to a cluster that has enabled auth since the client found it off ("auth: user name is empty").</summary>
+    private static bool NeedsNewToken(EtcdCallInvoker invoker, GrpcCallException error) =>
+        AuthErrors.IsTokenRejected(error) || (invoker.HasCredentials && AuthErrors.IsUserEmpty(error.Detail));
 
     private static async ValueTask<bool> NextAsync(EtcdCallInvoker invoker, GrpcServerStreamingCall<Pb.SnapshotResponse> call, CancellationToken cancellationToken)
     {

@@ -122,7 +122,8 @@ internal sealed class WatchManager : IAsyncDisposable
     private async Task RunAsync()
     {
         var backoff = new StreamBackoff(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(2));
-        int tlsFailures = 0;
+        var tls = new StreamTls();
+        int streamTokenRefusals = 0;
         while (!_stop.IsCancellationRequested)
         {
             bool received = false;
@@ -150,6 +151,8 @@ internal sealed class WatchManager : IAsyncDisposable
             GrpcDuplexCall<Pb.WatchRequest, Pb.WatchResponse>? call = null;
             Task? sending = null;
             EtcdException? authFailure = null;
+            bool tlsOrOther = false; // true when this attempt failed on TLS
+            List<Watcher> ending = [];
             try
             {
                 call = await _invoker.StartDuplexAsync(EtcdMethods.WatchStream, deadline: null, _stop.Token).ConfigureAwait(false);
@@ -167,19 +170,27 @@ internal sealed class WatchManager : IAsyncDisposable
             }
             catch (EtcdException error) when (call is null && AuthErrors.IsCredentialsFailure(error))
             {
-                // Authenticating failed for good (wrong password, auth disabled): retrying cannot help.
+                // Logging in failed for good (wrong password, or TLS refused by every endpoint): retrying cannot help.
                 authFailure = error;
+                tlsOrOther = false;
             }
             catch (GrpcCallException error) when (AuthErrors.IsTokenRejected(error))
             {
-                // etcd 3.4 never refuses the stream itself for its token; a server that does gets a new one.
+                // etcd 3.4 never refuses the stream itself for its token; a server that does gets a new one, a few times.
                 _invoker.InvalidateToken();
+                if (++streamTokenRefusals >= MaxTokenRefusals)
+                {
+                    streamTokenRefusals = 0;
+                    authFailure = new EtcdAuthenticationException(error.StatusCode == GrpcStatusCode.Unknown ? EtcdStatusCode.Unknown : (EtcdStatusCode)error.StatusCode,
+                        $"etcd refused the watch stream for its auth token {MaxTokenRefusals} times in a row, with a new token each time: {error.Detail}", error.Detail, error);
+                }
             }
             catch (GrpcCallException error) when (error.TlsFailure)
             {
                 // A certificate problem does not pass by itself: once every endpoint has refused TLS in a row, the
                 // watches end with it instead of retrying forever in silence.
-                if (++tlsFailures >= _invoker.Endpoints.Count) authFailure = StreamTls.Failure("The watch stream", error, tlsFailures);
+                authFailure = tls.Refused(endpoint, _invoker.Endpoints, "The watch stream", error);
+                tlsOrOther = true;
             }
             catch (GrpcCallException error) when (error.ReceiveLimitExceeded)
             {
@@ -194,16 +205,18 @@ internal sealed class WatchManager : IAsyncDisposable
             }
             finally
             {
+                // The watches the failure applies to: those present now, not any added while the stream is torn down.
+                if (authFailure is not null) ending = SnapshotWatchers();
                 outbound.Writer.TryComplete();
                 if (call is not null) await call.DisposeAsync().ConfigureAwait(false);
                 if (sending is not null) await StreamBackoff.ObserveAsync(sending).ConfigureAwait(false);
             }
 
-            if (received) tlsFailures = 0;
+            if (!tlsOrOther) tls.Reset();
+            if (received) streamTokenRefusals = 0;
             if (authFailure is not null)
             {
-                tlsFailures = 0;
-                EndAll(authFailure);
+                EndAll(authFailure, ending);
                 if (!await _added.WaitAsync(_streamLock, () => !_watchers.IsEmpty, _stop.Token).ConfigureAwait(false)) break;
             }
             else if (!received)
@@ -214,12 +227,17 @@ internal sealed class WatchManager : IAsyncDisposable
         }
     }
 
-    /// <summary>Ends every watch after authentication or TLS failed for good; each consumer sees the failure.</summary>
-    private void EndAll(EtcdException failure)
+    private List<Watcher> SnapshotWatchers()
     {
-        foreach (var watcher in _watchers.Keys)
+        lock (_streamLock) return [.. _watchers.Keys];
+    }
+
+    /// <summary>Ends <paramref name="watchers"/> after authentication or TLS failed for good; each consumer sees the failure.</summary>
+    private void EndAll(EtcdException failure, List<Watcher> watchers)
+    {
+        foreach (var watcher in watchers)
         {
-            _watchers.TryRemove(watcher, out _);
+            if (!_watchers.TryRemove(watcher, out _)) continue;
             watcher.End(AuthErrors.ForItem(failure, $"The watch on {watcher.Keys} cannot go on"));
         }
     }

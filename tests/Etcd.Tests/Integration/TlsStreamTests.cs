@@ -28,4 +28,22 @@ public sealed class TlsStreamTests
         await using var again = client.Watch.Watch(KeySet.Prefix("tls/"), _ => { });
         await Assert.ThrowsAsync<EtcdTlsException>(() => again.Completion.WaitAsync(TimeSpan.FromSeconds(20)));
     }
+
+    [Fact]
+    public async Task With_credentials_a_login_refused_by_tls_ends_the_watch_typed_too()
+    {
+        using var certs = TestCertificates.Create();
+        using var otherCa = TestCertificates.Create();
+        await using var server = await EtcdServer.StartAsync(new EtcdServerOptions { Tls = certs });
+        await using var client = new EtcdClient(new EtcdClientOptions
+        {
+            Endpoints = [server.ClientUrl],
+            Tls = new EtcdTlsOptions { TrustedCertificates = new X509Certificate2Collection(otherCa.CaCertificate) },
+            Credentials = new EtcdCredentials("root", "pw"),
+        });
+
+        // The stream's first step is the login, which is where TLS fails.
+        await using var watch = client.Watch.Watch(KeySet.Prefix("tls/"), _ => { });
+        await Assert.ThrowsAsync<EtcdTlsException>(() => watch.Completion.WaitAsync(TimeSpan.FromSeconds(20)));
+    }
 }
