@@ -35,7 +35,14 @@ internal sealed class Janitor(EtcdClient client)
         var status = await client.Maintenance.StatusAsync(cancellationToken);
         if (status.Header.Revision > _compacted)
         {
-            await client.CompactAsync(status.Header.Revision, physical: true, cancellationToken);
+            try
+            {
+                await client.CompactAsync(status.Header.Revision, physical: true, cancellationToken);
+            }
+            catch (EtcdCompactedException)
+            {
+                // Compacted there before this driver started (a reused etcd).
+            }
             _compacted = status.Header.Revision;
         }
     }
