@@ -14,7 +14,7 @@ internal sealed record CompareOptions(
         string? dotnetPeer = null, goPeer = null, nodeScript = null, raw = null;
         string node = "node";
         int rounds = 3, scanKeys = 200_000, idleCount = 10_000, leaseTtl = 6;
-        double duration = 3, warmup = 1;
+        double duration = 3, warmup = 2;
         string[]? only = null, clients = null;
         try
         {
@@ -74,7 +74,7 @@ internal sealed record CompareOptions(
 
     private static void PrintUsage() => Console.Error.WriteLine(
         "usage: Etcd.Bench.Compare --endpoint URL [--etcd-pid PID] --dotnet-peer PATH --go-peer PATH --node-peer SCRIPT [--node NODE]\n" +
-        "         [--rounds 3] [--duration 3] [--warmup 1] [--only ROW,...] [--clients ours,go,node] [--scan-keys 200000]\n" +
+        "         [--rounds 3] [--duration 3] [--warmup 2] [--only ROW,...] [--clients ours,go,node] [--scan-keys 200000]\n" +
         "         [--idle-count 10000] [--lease-ttl 6] [--raw FILE.jsonl]\n" +
         "rows: " + string.Join(", ", Row.All.Select(r => r.Id)) + " (or a workload name for all its rows)");
 }

@@ -91,7 +91,6 @@ try
                     if (!stop.IsCancellationRequested) await janitor.CleanAsync(shared is null ? prefix : null, stop.Token);
                     if (cleaning.Elapsed > TimeSpan.FromSeconds(1)) Console.Error.WriteLine($"  (cleaning up took {cleaning.Elapsed.TotalSeconds:0.0} s)");
                 }
-                await Task.Delay(300, stop.Token);
             }
             if (shared is not null) await janitor.CleanAsync(shared, stop.Token);
             var defrag = Stopwatch.StartNew();
