@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Entry point for people and CI: ./run.sh test | demo | bench [args] | help
+# Entry point for people and CI: ./run.sh test | demo | bench [args] | compare [args] | help
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -17,10 +17,17 @@ Usage: ./run.sh COMMAND [ARGS...]
   bench [ARGS...]   start a throwaway etcd and run bench/Etcd.Bench against it (Release);
                     ARGS go to the bench, e.g. ./run.sh bench --callers 1,64 --duration 5.
                     With --endpoint URL the bench uses that server and none is started.
+  compare [ARGS...] side by side with etcd's Go client and Node's etcd3: starts a throwaway etcd and
+                    runs the same workloads with the three clients in alternating rounds, then prints one
+                    table of medians with our ratio to Go (bench/Etcd.Bench.Compare, bench/compare).
+                    Installs Go, etcd's Go client sources and Node with apt-get when missing, builds
+                    the Go peer offline and runs npm ci for the Node peer. ARGS go to the driver, e.g.
+                    ./run.sh compare --rounds 1 --duration 2 --only put,watch --clients ours,go
   help              this text
 
 Each command first checks prerequisites: the .NET 10 SDK, and etcd + etcdctl (installed with
-apt-get when missing: packages etcd-server and etcd-client).
+apt-get when missing: packages etcd-server and etcd-client); compare also golang-go,
+golang-etcd-server-dev, nodejs and npm.
 EOF
 }
 
@@ -115,12 +122,36 @@ cmd_bench() {
   dotnet run -c Release --project bench/Etcd.Bench -- --endpoint "$ETCD_THROWAWAY_URL" --server-pid "$ETCD_THROWAWAY_PID" "$@"
 }
 
+cmd_compare() {
+  local arg
+  for arg in "$@"; do
+    if [[ $arg == --endpoint || $arg == --etcd-pid ]]; then
+      echo "compare always starts its own etcd: $arg is not accepted" >&2
+      exit 2
+    fi
+  done
+  ensure_dotnet
+  ensure_etcd
+  # shellcheck source=bench/compare/prepare.sh
+  source bench/compare/prepare.sh
+  compare_prepare || exit 1
+  export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+  dotnet build bench/compare/dotnet -c Release -v quiet -nologo
+  dotnet build bench/Etcd.Bench.Compare -c Release -v quiet -nologo
+  start_throwaway_etcd
+  # Not exec: the EXIT trap stops etcd after the driver ends.
+  bench/Etcd.Bench.Compare/bin/Release/net10.0/Etcd.Bench.Compare --endpoint "$ETCD_THROWAWAY_URL" --etcd-pid "$ETCD_THROWAWAY_PID" \
+    --dotnet-peer bench/compare/dotnet/bin/Release/net10.0/Etcd.Bench.Peer --go-peer "$COMPARE_GO_BINARY" \
+    --node-peer bench/compare/node/bench.js "$@"
+}
+
 command="${1:-help}"
 if [[ $# -gt 0 ]]; then shift; fi
 case "$command" in
   test) cmd_test "$@" ;;
   demo) cmd_demo "$@" ;;
   bench) cmd_bench "$@" ;;
+  compare) cmd_compare "$@" ;;
   help | -h | --help) usage ;;
   *)
     echo "unknown command: $command" >&2
