@@ -20,7 +20,9 @@ internal static class CompactRevisionProbe
             var create = new Pb.WatchCreateRequest
             {
                 Key = ProtoMapping.ToByteString(key.IsEmpty ? (EtcdBytes)new byte[] { 0 } : key),
-                StartRevision = Math.Max(1, revision),
+                // One below: Compact(r) is refused for r equal to the compact revision, and a watch from exactly the
+                // compact revision is accepted, so probing at r would wait out the whole budget.
+                StartRevision = Math.Max(1, revision - 1),
             };
             await call.WriteAsync(new Pb.WatchRequest { CreateRequest = create }, timeout.Token).ConfigureAwait(false);
             while (await call.MoveNextAsync(timeout.Token).ConfigureAwait(false))

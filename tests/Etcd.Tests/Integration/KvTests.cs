@@ -232,6 +232,12 @@ public sealed class KvTests(EtcdFixture etcd) : ClientTestBase(etcd), IClassFixt
 
         var again = await Assert.ThrowsAsync<EtcdCompactedException>(() => own.CompactAsync(first.Header.Revision));
         Assert.Equal(third.Header.Revision, again.CompactRevision);
+
+        // Compacting at exactly the compact revision again is refused too, and names it without waiting out the probe's 2 s.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var same = await Assert.ThrowsAsync<EtcdCompactedException>(() => own.CompactAsync(third.Header.Revision));
+        Assert.Equal(third.Header.Revision, same.CompactRevision);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1.5), $"took {clock.Elapsed}");
         Assert.Equal("3", (await own.GetAsync("k", new GetOptions { Revision = third.Header.Revision })).Kvs[0].Value.ToStringUtf8());
     }
 
