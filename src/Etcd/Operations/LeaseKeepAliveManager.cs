@@ -30,7 +30,11 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
     private readonly ConcurrentDictionary<long, Lease> _leases = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly object _gate = new(); // orders Add against DisposeAsync; never held across an await
-    private readonly Pb.LeaseKeepAliveRequest _request = new(); // reused: WriteAsync serializes before it returns
+    // Reused for every tick's keep-alives: WriteBatchAsync serializes them before it returns.
+    private readonly Pb.LeaseKeepAliveRequest[] _batch = new Pb.LeaseKeepAliveRequest[MaxBatch];
+
+    /// <summary>Keep-alives per write: about 20 KB of frames.</summary>
+    private const int MaxBatch = 1024;
     private Task? _loops;
     private Task? _disposing;
     private long _awaitingSince; // send time of the first request unanswered on the current stream, 0 if none
@@ -182,6 +186,7 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
     {
         using var writeTimeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         writeTimeout.CancelAfter(TimeSpan.FromTicks(s_stallTimeout * TimeSpan.TicksPerSecond / Stopwatch.Frequency));
+        int count = 0;
         foreach (var pair in _leases)
         {
             var lease = pair.Value;
@@ -191,10 +196,20 @@ internal sealed class LeaseKeepAliveManager : IAsyncDisposable
             lease.OnSent(now);
             Interlocked.CompareExchange(ref _awaitingSince, now, 0);
             _askedOnStream = true;
-            _request.ID = lease.Id;
-            await call.WriteAsync(_request, writeTimeout.Token).ConfigureAwait(false);
+            (_batch[count] ??= new Pb.LeaseKeepAliveRequest()).ID = lease.Id;
+            count++;
+            if (count == MaxBatch)
+            {
+                await WriteBatchAsync(call, count, writeTimeout.Token).ConfigureAwait(false);
+                count = 0;
+            }
         }
+        if (count > 0) await WriteBatchAsync(call, count, writeTimeout.Token).ConfigureAwait(false);
     }
+
+    /// <summary>The first <paramref name="count"/> requests of the reused batch, in one write (one system call for all due leases).</summary>
+    private Task WriteBatchAsync(GrpcDuplexCall<Pb.LeaseKeepAliveRequest, Pb.LeaseKeepAliveResponse> call, int count, CancellationToken cancellationToken) =>
+        call.WriteBatchAsync(new ArraySegment<Pb.LeaseKeepAliveRequest>(_batch, 0, count), cancellationToken);
 
     private async Task ReceiveAsync(GrpcDuplexCall<Pb.LeaseKeepAliveRequest, Pb.LeaseKeepAliveResponse> call, Action onAnswer)
     {

@@ -25,6 +25,12 @@ internal sealed class GrpcDuplexCall<TRequest, TResponse> : IAsyncDisposable
     /// </summary>
     public Task WriteAsync(TRequest message, CancellationToken cancellationToken = default) => _core.WriteAsync(message, cancellationToken);
 
+    /// <summary>
+    /// Writes several messages with one write and one flush (as <see cref="WriteAsync"/> otherwise): for many small
+    /// messages due at once, one system call instead of one each.
+    /// </summary>
+    public Task WriteBatchAsync(IReadOnlyList<TRequest> messages, CancellationToken cancellationToken = default) => _core.WriteBatchAsync(messages, cancellationToken);
+
     /// <summary>Half-closes the request stream (END_STREAM). Idempotent; not allowed while a write is in progress.</summary>
     public Task CompleteAsync() => _core.CompleteAsync();
 

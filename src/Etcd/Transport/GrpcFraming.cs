@@ -48,4 +48,47 @@ internal static class GrpcFraming
 
         return buffer;
     }
+
+    /// <summary>
+    /// Serializes several framed messages back to back into one rented buffer (one write and one flush for all of them);
+    /// the caller returns it. Throws ResourceExhausted (nothing sent) when any message is too large.
+    /// </summary>
+    public static byte[] RentFrames<TMessage>(IReadOnlyList<TMessage> messages, int maxMessageSize, out int framesLength)
+        where TMessage : IMessage
+    {
+        framesLength = 0;
+        for (int i = 0; i < messages.Count; i++)
+        {
+            int size = messages[i].CalculateSize();
+            if (size > maxMessageSize)
+            {
+                throw new GrpcCallException(
+                    GrpcStatusCode.ResourceExhausted,
+                    $"A request message is {size} bytes, larger than the maximum send size of {maxMessageSize} bytes; none was sent.",
+                    requestMayHaveBeenSent: false);
+            }
+
+            framesLength += HeaderSize + size;
+        }
+
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(framesLength, 1));
+        try
+        {
+            int offset = 0;
+            for (int i = 0; i < messages.Count; i++)
+            {
+                int size = messages[i].CalculateSize(); // cached by protobuf after the first call
+                WriteHeader(buffer.AsSpan(offset), size);
+                messages[i].WriteTo(buffer.AsSpan(offset + HeaderSize, size));
+                offset += HeaderSize + size;
+            }
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+
+        return buffer;
+    }
 }

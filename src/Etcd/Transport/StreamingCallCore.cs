@@ -143,10 +143,24 @@ internal sealed class StreamingCallCore<TResponse>
         }
     }
 
-    public async Task WriteAsync<TRequest>(TRequest message, CancellationToken cancellationToken)
+    public Task WriteAsync<TRequest>(TRequest message, CancellationToken cancellationToken)
         where TRequest : IMessage<TRequest>
     {
         ArgumentNullException.ThrowIfNull(message);
+        return WriteCoreAsync(message, batch: null, cancellationToken);
+    }
+
+    /// <summary>Writes <paramref name="messages"/> as consecutive frames with one write and one flush.</summary>
+    public Task WriteBatchAsync<TRequest>(IReadOnlyList<TRequest> messages, CancellationToken cancellationToken)
+        where TRequest : IMessage<TRequest>
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        return messages.Count == 0 ? Task.CompletedTask : WriteCoreAsync(default, messages, cancellationToken);
+    }
+
+    private async Task WriteCoreAsync<TRequest>(TRequest? message, IReadOnlyList<TRequest>? batch, CancellationToken cancellationToken)
+        where TRequest : IMessage<TRequest>
+    {
         DuplexRequestContent content = _duplexContent ?? throw new InvalidOperationException("This call has no request stream.");
         int state = Interlocked.CompareExchange(ref _writeState, WriteBusy, WriteIdle);
         if (state != WriteIdle)
@@ -165,7 +179,10 @@ internal sealed class StreamingCallCore<TResponse>
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            byte[] frame = GrpcFraming.RentFrame(message, _channel.Options.MaxSendMessageSize, out int frameLength);
+            int frameLength;
+            byte[] frame = batch is null
+                ? GrpcFraming.RentFrame(message!, _channel.Options.MaxSendMessageSize, out frameLength)
+                : GrpcFraming.RentFrames(batch, _channel.Options.MaxSendMessageSize, out frameLength);
             try
             {
                 // Waiting for the request stream sends nothing, so cancelling this wait leaves the call intact.

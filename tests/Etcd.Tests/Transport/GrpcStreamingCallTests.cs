@@ -50,6 +50,39 @@ public sealed class GrpcStreamingCallTests
     }
 
     [Fact]
+    public async Task Duplex_batch_write_sends_each_message_as_its_own_frame_in_order()
+    {
+        var server = new FakeStreamingServer();
+        using GrpcChannel channel = Channel(server.Handler);
+        await using GrpcDuplexCall<StringValue, StringValue> call = channel.StartDuplex(Duplex, default);
+
+        await call.WriteBatchAsync([Text("a"), Text(""), Text(new string('x', 3000))]).WaitAsync(Generous);
+        await call.WriteBatchAsync(Array.Empty<StringValue>()).WaitAsync(Generous);
+        await call.WriteAsync(Text("after")).WaitAsync(Generous);
+
+        var received = new List<string>();
+        for (int i = 0; i < 4; i++) received.Add((await server.ReceiveAsync())!.Value);
+        Assert.Equal(["a", "", new string('x', 3000), "after"], received);
+        await server.FinishAsync("0");
+    }
+
+    [Fact]
+    public async Task Duplex_batch_write_with_an_oversized_message_sends_none_of_them()
+    {
+        var server = new FakeStreamingServer();
+        using GrpcChannel channel = Channel(server.Handler, maxSend: 100);
+        await using GrpcDuplexCall<StringValue, StringValue> call = channel.StartDuplex(Duplex, default);
+
+        var error = await Assert.ThrowsAsync<GrpcCallException>(() => call.WriteBatchAsync([Text("small"), Text(new string('x', 500))]));
+
+        Assert.Equal(GrpcStatusCode.ResourceExhausted, error.StatusCode);
+        Assert.False(error.RequestMayHaveBeenSent);
+        await call.WriteAsync(Text("still usable")).WaitAsync(Generous);
+        Assert.Equal("still usable", (await server.ReceiveAsync())!.Value);
+        await server.FinishAsync("0");
+    }
+
+    [Fact]
     public async Task Duplex_complete_ends_the_request_stream_and_is_idempotent()
     {
         var server = new FakeStreamingServer(answerBeforeFirstRequest: true);
