@@ -8,18 +8,27 @@ public sealed class WatchSubscription : IAsyncDisposable
     // Which subscription's callback is running on this flow; a scope object, so tasks the callback starts (which inherit
     // the AsyncLocal) stop counting as "inside" once the callback returned.
     private static readonly AsyncLocal<CallbackScope?> s_inCallback = new();
-    private readonly WatchManager _manager;
     private readonly Watcher _watcher;
-    private readonly Func<WatchEvent, CancellationToken, ValueTask> _onEvent;
-    private readonly CancellationTokenSource _stop = new();
+    private readonly object _onEvent; // Func<WatchEvent, CancellationToken, ValueTask> or Action<WatchEvent>, called as given
+    private CancellationTokenSource? _stop; // the callbacks' token, made with the first event for a Func callback
+    private int _stopped;
     private long _seenRevision;
 
-    internal WatchSubscription(WatchManager manager, Watcher watcher, Func<WatchEvent, CancellationToken, ValueTask> onEvent)
+    internal WatchSubscription(Watcher watcher, Func<WatchEvent, CancellationToken, ValueTask> onEvent)
+        : this(watcher, (object)onEvent)
     {
-        _manager = manager;
+    }
+
+    internal WatchSubscription(Watcher watcher, Action<WatchEvent> onEvent)
+        : this(watcher, (object)onEvent)
+    {
+    }
+
+    private WatchSubscription(Watcher watcher, object onEvent)
+    {
         _watcher = watcher;
         _onEvent = onEvent;
-        Completion = Task.Run(RunAsync);
+        Completion = RunAsync(); // its first await moves to the thread pool, as Task.Run did, with one object less
     }
 
     /// <summary>
@@ -33,19 +42,39 @@ public sealed class WatchSubscription : IAsyncDisposable
     /// Completes once the server has confirmed the watch: from then on every change is delivered (useful with a watch
     /// "from now" before writing). Faults like <see cref="Completion"/> if the watch ends first.
     /// </summary>
-    public Task Started => _watcher.Created.Task;
+    public Task Started => _watcher.Created;
 
     /// <summary>
     /// The store revision the server read when it first confirmed the watch (0 until <see cref="Started"/> completes).
     /// A read whose header revision equals it proves nothing was written between the watch's start and the read.
     /// </summary>
-    public long CreatedRevision => _watcher.Created.Task.IsCompletedSuccessfully ? _watcher.CreatedRevision : 0;
+    public long CreatedRevision => _watcher.IsCreated ? _watcher.CreatedRevision : 0;
 
     /// <summary>Every change up to this revision has been passed to the callback (moved by events and progress notifications).</summary>
     public long SeenRevision => Volatile.Read(ref _seenRevision);
 
     /// <summary>Stops the watch without waiting; safe to call from inside the callback.</summary>
-    public void Cancel() => _stop.Cancel();
+    public void Cancel()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0) return;
+        Volatile.Read(ref _stop)?.Cancel();
+        _watcher.Interrupt(); // ends the wait for the next response, if the loop is in it
+    }
+
+    private bool IsStopped => Volatile.Read(ref _stopped) != 0;
+
+    /// <summary>The token passed to the callbacks; cancelled by <see cref="Cancel"/> (made lazily: most watches stay idle).</summary>
+    private CancellationToken StopToken()
+    {
+        var stop = Volatile.Read(ref _stop);
+        if (stop is null)
+        {
+            var made = new CancellationTokenSource();
+            stop = Interlocked.CompareExchange(ref _stop, made, null) ?? made;
+            if (IsStopped) stop.Cancel(); // Cancel ran before the source existed
+        }
+        return stop.Token;
+    }
 
     /// <summary>Stops the watch and waits for the callback in progress to return (from inside the callback: does not wait).</summary>
     public async ValueTask DisposeAsync()
@@ -71,22 +100,23 @@ public sealed class WatchSubscription : IAsyncDisposable
 
     private async Task RunAsync()
     {
+        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
         try
         {
-            var reader = _watcher.Reader;
-            while (await _watcher.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
+            while (await _watcher.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
             {
-                while (reader.TryRead(out var response))
+                while (_watcher.TryRead(out var response))
                 {
                     _watcher.OnConsumed();
                     foreach (var e in response.Events)
                     {
-                        _stop.Token.ThrowIfCancellationRequested();
+                        if (IsStopped) return;
                         var scope = new CallbackScope(this);
                         s_inCallback.Value = scope;
                         try
                         {
-                            await _onEvent(e, _stop.Token).ConfigureAwait(false);
+                            if (_onEvent is Action<WatchEvent> action) action(e);
+                            else await ((Func<WatchEvent, CancellationToken, ValueTask>)_onEvent)(e, StopToken()).ConfigureAwait(false);
                         }
                         finally
                         {
@@ -98,13 +128,13 @@ public sealed class WatchSubscription : IAsyncDisposable
                 }
             }
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (IsStopped)
         {
             // Stopped by the owner: a normal end.
         }
         finally
         {
-            _manager.Remove(_watcher);
+            _watcher.Manager.Remove(_watcher);
         }
     }
 }
