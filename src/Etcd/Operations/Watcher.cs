@@ -31,6 +31,13 @@ internal sealed class Watcher : IValueTaskSource<bool>
 
     private const int CreatePending = 0, CreateConfirmed = 1, CreateNever = 2;
 
+    private static int s_lastHash;
+
+    // The manager's maps hash watchers. With the runtime's identity hash, the object header holds that hash, so the
+    // first lock (this) inflates the header into a native sync block (~100 bytes, for good, per watch); a hash of our
+    // own leaves the header free for thin locks.
+    private readonly int _hash = Interlocked.Increment(ref s_lastHash);
+
     public Watcher(WatchManager manager, KeySet keys, WatchOptions options)
     {
         Manager = manager;
@@ -252,6 +259,9 @@ internal sealed class Watcher : IValueTaskSource<bool>
         }
         _wait.SetException(new OperationCanceledException(token));
     }
+
+    /// <summary>A hash of its own (see <see cref="_hash"/>); equality stays reference equality.</summary>
+    public override int GetHashCode() => _hash;
 
     bool IValueTaskSource<bool>.GetResult(short token) => _wait.GetResult(token);
 
