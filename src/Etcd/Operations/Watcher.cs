@@ -142,6 +142,27 @@ internal sealed class Watcher : IValueTaskSource<bool>
         }
     }
 
+    /// <summary>
+    /// Arms <paramref name="callback"/>(<paramref name="state"/>) to run once on the thread pool when a response is
+    /// buffered, the watch ends or its consumer is interrupted, so a consumer can wait without a suspended state machine.
+    /// False, with nothing armed, when one of those holds already (<see cref="WaitToReadAsync"/> then answers at once).
+    /// </summary>
+    public bool TryArmReadable(Action<object?> callback, object state)
+    {
+        short version;
+        lock (this)
+        {
+            if (_interrupted || _buffer is { Count: > 0 } || _ended != 0) return false;
+            if (_waiting) throw new InvalidOperationException("A watch has one consumer, which waits for one response at a time.");
+            _wait.Reset();
+            _waiting = true;
+            version = _wait.Version;
+        }
+        // Completed meanwhile? The source then queues the callback at once; either way it runs on the thread pool.
+        _wait.OnCompleted(callback, state, version, ValueTaskSourceOnCompletedFlags.None);
+        return true;
+    }
+
     /// <summary>Takes the oldest buffered response; false when none is.</summary>
     public bool TryRead(out WatchResponse response)
     {

@@ -8,9 +8,13 @@ public sealed class WatchSubscription : IAsyncDisposable
     // Which subscription's callback is running on this flow; a scope object, so tasks the callback starts (which inherit
     // the AsyncLocal) stop counting as "inside" once the callback returned.
     private static readonly AsyncLocal<CallbackScope?> s_inCallback = new();
+    private static readonly Action<object?> s_pump = static state => ((WatchSubscription)state!).Pump();
+    private static readonly ContextCallback s_pumpInContext = static state => _ = ((WatchSubscription)state!).PumpAsync();
     private readonly Watcher _watcher;
     private readonly object _onEvent; // Func<WatchEvent, CancellationToken, ValueTask> or Action<WatchEvent>, called as given
+    private readonly ExecutionContext? _context; // the creator's, which the callbacks run in (as with Task.Run)
     private CancellationTokenSource? _stop; // the callbacks' token, made with the first event for a Func callback
+    private object? _completion; // null while running; a TaskCompletionSource once asked for while running; the Task once ended
     private int _stopped;
     private long _seenRevision;
 
@@ -28,7 +32,8 @@ public sealed class WatchSubscription : IAsyncDisposable
     {
         _watcher = watcher;
         _onEvent = onEvent;
-        Completion = RunAsync(); // its first await moves to the thread pool, as Task.Run did, with one object less
+        _context = ExecutionContext.Capture();
+        ThreadPool.UnsafeQueueUserWorkItem(s_pump, this, preferLocal: false);
     }
 
     /// <summary>
@@ -36,7 +41,19 @@ public sealed class WatchSubscription : IAsyncDisposable
     /// (<see cref="EtcdCompactedException"/>, <see cref="EtcdWatchCanceledException"/>, <see cref="ObjectDisposedException"/>
     /// for a disposed client, or the exception the callback threw).
     /// </summary>
-    public Task Completion { get; }
+    public Task Completion
+    {
+        get
+        {
+            var current = Volatile.Read(ref _completion);
+            if (current is null)
+            {
+                var made = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                current = Interlocked.CompareExchange(ref _completion, made, null) ?? made;
+            }
+            return current as Task ?? ((TaskCompletionSource)current).Task;
+        }
+    }
 
     /// <summary>
     /// Completes once the server has confirmed the watch: from then on every change is delivered (useful with a watch
@@ -98,43 +115,87 @@ public sealed class WatchSubscription : IAsyncDisposable
         public bool Active { get; set; } = true;
     }
 
-    private async Task RunAsync()
+    /// <summary>Runs on the thread pool: at the start and whenever the armed watcher has something (or the watch is over).</summary>
+    private void Pump()
     {
-        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+        if (_context is null) _ = PumpAsync();
+        else ExecutionContext.Run(_context, s_pumpInContext, this);
+    }
+
+    /// <summary>
+    /// Passes every buffered event to the callback, one at a time, then arms the watcher and returns: an idle
+    /// subscription holds no suspended state machine. Never faults; how the watch ended goes to <see cref="Completion"/>.
+    /// </summary>
+    private async Task PumpAsync()
+    {
         try
         {
-            while (await _watcher.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+            while (true)
             {
-                while (_watcher.TryRead(out var response))
+                if (IsStopped)
                 {
-                    _watcher.OnConsumed();
-                    foreach (var e in response.Events)
-                    {
-                        if (IsStopped) return;
-                        var scope = new CallbackScope(this);
-                        s_inCallback.Value = scope;
-                        try
-                        {
-                            if (_onEvent is Action<WatchEvent> action) action(e);
-                            else await ((Func<WatchEvent, CancellationToken, ValueTask>)_onEvent)(e, StopToken()).ConfigureAwait(false);
-                        }
-                        finally
-                        {
-                            scope.Active = false;
-                            s_inCallback.Value = null;
-                        }
-                    }
-                    if (response.SeenRevision > _seenRevision) Volatile.Write(ref _seenRevision, response.SeenRevision);
+                    Finish(null);
+                    return;
                 }
+                if (!_watcher.TryRead(out var response))
+                {
+                    if (_watcher.TryArmReadable(s_pump, this)) return; // the last thing: the next pump may start at once
+                    // Something is buffered or the watch is over: the wait answers at once (throws how it ended).
+                    if (await _watcher.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false)) continue;
+                    Finish(null);
+                    return;
+                }
+                _watcher.OnConsumed();
+                foreach (var e in response.Events)
+                {
+                    if (IsStopped) break;
+                    var scope = new CallbackScope(this);
+                    s_inCallback.Value = scope;
+                    try
+                    {
+                        if (_onEvent is Action<WatchEvent> action) action(e);
+                        else await ((Func<WatchEvent, CancellationToken, ValueTask>)_onEvent)(e, StopToken()).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        scope.Active = false;
+                        s_inCallback.Value = null;
+                    }
+                }
+                if (!IsStopped && response.SeenRevision > _seenRevision) Volatile.Write(ref _seenRevision, response.SeenRevision);
             }
         }
         catch (OperationCanceledException) when (IsStopped)
         {
-            // Stopped by the owner: a normal end.
+            Finish(null); // stopped by the owner: a normal end
         }
-        finally
+        catch (Exception error)
         {
-            _watcher.Manager.Remove(_watcher);
+            Finish(error);
+        }
+    }
+
+    /// <summary>Removes the watch and completes <see cref="Completion"/>: successfully, cancelled (a callback's own cancellation) or faulted.</summary>
+    private void Finish(Exception? error)
+    {
+        _watcher.Manager.Remove(_watcher);
+        while (true)
+        {
+            var current = Volatile.Read(ref _completion);
+            if (current is Task) return;
+            var waiting = current as TaskCompletionSource;
+            Task ended = waiting?.Task ?? error switch
+            {
+                null => Task.CompletedTask,
+                OperationCanceledException canceled => Task.FromCanceled(canceled.CancellationToken.IsCancellationRequested ? canceled.CancellationToken : new CancellationToken(canceled: true)),
+                _ => Task.FromException(error),
+            };
+            if (Interlocked.CompareExchange(ref _completion, ended, current) != current) continue;
+            if (waiting is null) return;
+            if (error is null) waiting.TrySetResult();
+            else if (error is OperationCanceledException canceled) waiting.TrySetCanceled(canceled.CancellationToken);
+            else waiting.TrySetException(error);
+            return;
         }
     }
 }
