@@ -12,10 +12,11 @@ namespace Etcd.Operations;
 /// of a channel's reader, writer and wait operations; the "created" task exists only while someone waits for it.
 /// </para>
 /// </summary>
-internal sealed class Watcher : IValueTaskSource<bool>
+internal sealed class Watcher : IValueTaskSource<bool>, IThreadPoolWorkItem
 {
     private static readonly Action<object?, CancellationToken> s_cancelWait = static (state, token) => ((Watcher)state!).CancelWait(token);
     private static readonly Task s_canceled = Task.FromCanceled(new CancellationToken(canceled: true));
+    private static readonly object s_readable = new(), s_over = new(); // wake outcomes: true, false (else an exception)
 
     // Everything below is guarded by lock (this); the manager also locks the watcher around Paused.
     private Queue<WatchResponse>? _buffer;
@@ -26,6 +27,7 @@ internal sealed class Watcher : IValueTaskSource<bool>
     private bool _waiting;
     private CancellationToken _waitToken;
     private CancellationTokenRegistration _waitRegistration;
+    private object? _wakeOutcome;         // what the queued wake completes the claimed wait with
     private int _createdState;            // CreatePending, CreateConfirmed or CreateNever
     private TaskCompletionSource? _created; // only while Created is awaited before the server's answer
 
@@ -44,7 +46,8 @@ internal sealed class Watcher : IValueTaskSource<bool>
         Keys = keys;
         Options = options;
         NextRevision = options.StartRevision;
-        _wait.RunContinuationsAsynchronously = true; // never run the consumer on the receive loop
+        // The consumer is woken by Wake, on the thread pool: the source may then run its continuation inline.
+        _wait.RunContinuationsAsynchronously = false;
     }
 
     public WatchManager Manager { get; }
@@ -186,7 +189,7 @@ internal sealed class Watcher : IValueTaskSource<bool>
             _interrupted = true;
             if (!TakeWaiter()) return;
         }
-        _wait.SetResult(false);
+        Wake(s_over);
     }
 
     public Pb.WatchCreateRequest CreateRequest(long serverId)
@@ -217,7 +220,7 @@ internal sealed class Watcher : IValueTaskSource<bool>
             buffer.Enqueue(response);
             if (!TakeWaiter()) return true;
         }
-        _wait.SetResult(true);
+        Wake(s_readable);
         return true;
     }
 
@@ -246,12 +249,8 @@ internal sealed class Watcher : IValueTaskSource<bool>
                 _created = null;
             }
         }
-        if (wake)
-        {
-            // A waiting consumer has read everything (a delivery wakes it), so hasData is false in practice.
-            if (hasData || error is null) _wait.SetResult(hasData);
-            else _wait.SetException(error);
-        }
+        // A waiting consumer has read everything (a delivery wakes it), so hasData is false in practice.
+        if (wake) Wake(hasData ? s_readable : error ?? s_over);
         if (created is not null)
         {
             if (error is null) created.TrySetCanceled();
@@ -278,7 +277,27 @@ internal sealed class Watcher : IValueTaskSource<bool>
             if (!_waiting || _waitToken != token) return;
             TakeWaiter();
         }
-        _wait.SetException(new OperationCanceledException(token));
+        Wake(new OperationCanceledException(token));
+    }
+
+    /// <summary>
+    /// Completes the claimed wait from the thread pool's global queue, as a channel wakes its reader: the consumer never
+    /// runs on the thread that woke it (the receive loop, or a caller of Cancel) nor waits behind it in that thread's
+    /// local queue, and a wake allocates nothing.
+    /// </summary>
+    private void Wake(object outcome)
+    {
+        _wakeOutcome = outcome;
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    }
+
+    void IThreadPoolWorkItem.Execute()
+    {
+        var outcome = _wakeOutcome;
+        _wakeOutcome = null;
+        if (ReferenceEquals(outcome, s_readable)) _wait.SetResult(true);
+        else if (ReferenceEquals(outcome, s_over)) _wait.SetResult(false);
+        else _wait.SetException((Exception)outcome!);
     }
 
     /// <summary>A hash of its own (see <see cref="_hash"/>); equality stays reference equality.</summary>
