@@ -44,9 +44,11 @@ internal sealed class WatchManager : IAsyncDisposable
 
     public int Count => _watchers.Count;
 
-    public Watcher Add(KeySet keys, WatchOptions options)
+    public Watcher Add(KeySet keys, WatchOptions options) => Add(new Watcher(this, keys, options));
+
+    /// <summary>Starts a watcher made for this manager (an enumeration makes it before its first read, adds it then).</summary>
+    public Watcher Add(Watcher watcher)
     {
-        var watcher = new Watcher(this, keys, options);
         lock (_streamLock)
         {
             if (_disposing is not null) throw new ObjectDisposedException(nameof(EtcdClient));
@@ -284,7 +286,7 @@ internal sealed class WatchManager : IAsyncDisposable
                 _tokenRefusals.Remove(created);
                 if (created.NextRevision == 0) created.NextRevision = response.Header.Revision + 1; // "from now" = after creation
                 if (created.CreatedRevision == 0) created.CreatedRevision = response.Header.Revision;
-                created.Created.TrySetResult();
+                created.SetCreated();
             }
             return true;
         }
@@ -363,7 +365,7 @@ internal sealed class WatchManager : IAsyncDisposable
                 watcher.ServerId = 0;
             }
         }
-        if (watcher.Reader.Count <= watcher.Options.BufferSize / 2) Resume(watcher); // the consumer caught up meanwhile
+        if (watcher.BufferedCount <= watcher.Options.BufferSize / 2) Resume(watcher); // the consumer caught up meanwhile
     }
 
     private void EndOversized(GrpcCallException error)

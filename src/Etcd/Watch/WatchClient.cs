@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Etcd.Operations;
 
 namespace Etcd;
@@ -6,6 +5,7 @@ namespace Etcd;
 /// <summary>Watches over the client's one shared watch stream; reached through <see cref="EtcdClient.Watch"/>.</summary>
 public sealed class WatchClient : IEtcdWatch
 {
+    private static readonly WatchOptions s_defaultOptions = new(); // immutable: shared by every watch without options
     private readonly EtcdCallInvoker _invoker;
 
     internal WatchClient(EtcdCallInvoker invoker)
@@ -23,43 +23,14 @@ public sealed class WatchClient : IEtcdWatch
     public IAsyncEnumerable<WatchEvent> WatchAsync(KeySet keys, WatchOptions? options = null, CancellationToken cancellationToken = default)
     {
         options = Validate(keys, options);
-        return EventsAsync(keys, options, cancellationToken);
-    }
-
-    private async IAsyncEnumerable<WatchEvent> EventsAsync(KeySet keys, WatchOptions options, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        await foreach (var response in ResponsesAsync(keys, options, cancellationToken).ConfigureAwait(false))
-        {
-            foreach (var e in response.Events) yield return e;
-        }
+        return new WatchEvents(Manager, keys, options, cancellationToken);
     }
 
     /// <inheritdoc />
     public IAsyncEnumerable<WatchResponse> WatchResponsesAsync(KeySet keys, WatchOptions? options = null, CancellationToken cancellationToken = default)
     {
         options = Validate(keys, options);
-        return ResponsesAsync(keys, options, cancellationToken);
-    }
-
-    private async IAsyncEnumerable<WatchResponse> ResponsesAsync(KeySet keys, WatchOptions options, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var watcher = Manager.Add(keys, options);
-        try
-        {
-            var reader = watcher.Reader;
-            while (await watcher.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                while (reader.TryRead(out var response))
-                {
-                    watcher.OnConsumed();
-                    yield return response;
-                }
-            }
-        }
-        finally
-        {
-            Manager.Remove(watcher);
-        }
+        return new WatchResponses(Manager, keys, options, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -67,18 +38,15 @@ public sealed class WatchClient : IEtcdWatch
     {
         ArgumentNullException.ThrowIfNull(onEvent);
         options = Validate(keys, options);
-        return new WatchSubscription(Manager, Manager.Add(keys, options), onEvent);
+        return new WatchSubscription(Manager.Add(keys, options), onEvent);
     }
 
     /// <inheritdoc />
     public WatchSubscription Watch(KeySet keys, Action<WatchEvent> onEvent, WatchOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(onEvent);
-        return Watch(keys, (e, _) =>
-        {
-            onEvent(e);
-            return ValueTask.CompletedTask;
-        }, options);
+        options = Validate(keys, options);
+        return new WatchSubscription(Manager.Add(keys, options), onEvent); // no wrapping delegate: the subscription calls it as it is
     }
 
     /// <summary>
@@ -94,7 +62,7 @@ public sealed class WatchClient : IEtcdWatch
     private WatchOptions Validate(KeySet keys, WatchOptions? options)
     {
         keys.Validate(nameof(keys));
-        options ??= new WatchOptions();
+        options ??= s_defaultOptions;
         options.Validate(nameof(options));
         _invoker.ThrowIfDisposed();
         return options;

@@ -21,7 +21,7 @@ public sealed class WatchServerCancelTests(EtcdFixture etcd) : ClientTestBase(et
         var reversed = (KeySet)ctor.Invoke([KeySetKind.Range, (EtcdBytes)(P + "z"), (EtcdBytes)(P + "a")]);
         var refused = Client.Watch.Manager.Add(reversed, new WatchOptions());
 
-        var error = await Assert.ThrowsAsync<EtcdWatchCanceledException>(() => refused.Created.Task.WaitAsync(timeout));
+        var error = await Assert.ThrowsAsync<EtcdWatchCanceledException>(() => refused.Created.WaitAsync(timeout));
         Assert.Contains("watcher range is empty", error.ServerMessage);
         await Assert.ThrowsAsync<EtcdWatchCanceledException>(async () => await refused.WaitToReadAsync(CancellationToken.None).AsTask().WaitAsync(timeout));
 

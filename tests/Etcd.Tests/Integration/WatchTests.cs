@@ -996,7 +996,7 @@ public sealed class WatchDeliveryTests(EtcdFixture etcd) : ClientTestBase(etcd),
     {
         var field = typeof(Etcd.Operations.WatchManager).GetField("_watchers", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance);
         if (field?.GetValue(client.Watch.Manager) is not ConcurrentDictionary<Etcd.Operations.Watcher, byte> watchers) return 0;
-        return watchers.Keys.Select(w => w.Reader.CanCount ? w.Reader.Count : 0).DefaultIfEmpty(0).Max();
+        return watchers.Keys.Select(w => w.BufferedCount).DefaultIfEmpty(0).Max();
     }
 
     // ---------------------------------------------------------------- 9. cancellation from inside a callback
