@@ -27,7 +27,7 @@ internal sealed class Watcher : IValueTaskSource<bool>, IThreadPoolWorkItem
     private bool _waiting;
     private CancellationToken _waitToken;
     private CancellationTokenRegistration _waitRegistration;
-    private object? _wakeOutcome;         // what the queued wake completes the claimed wait with
+    private object? _wakeOutcome;         // not under the lock: set by whoever claimed the wait, read by the queued Execute
     private int _createdState;            // CreatePending, CreateConfirmed or CreateNever
     private TaskCompletionSource? _created; // only while Created is awaited before the server's answer
 
