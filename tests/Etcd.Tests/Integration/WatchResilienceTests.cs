@@ -121,9 +121,17 @@ public sealed class WatchResilienceTests
 
         await using var writers = new Writers(writerClient, count: 4, prefix: "v/");
         const int cuts = 5;
+        int acceptedBefore = 0;
         for (int i = 0; i < cuts; i++)
         {
+            // The client must be back on a new connection before the next cut: a callback that lags behind the stream
+            // could otherwise reach "+150 events" from events buffered before the last cut, while the client is still
+            // in its reconnect pause, and the cut would find nothing to reset.
+            int expected = acceptedBefore;
+            await WatchKit.EventuallyAsync(() => proxy.AcceptedCount > expected && proxy.LiveCount >= 1,
+                () => $"the client did not reconnect after cut {i} (accepted {proxy.AcceptedCount}, live {proxy.LiveCount})");
             await seen.WaitForCountAsync(seen.Count + 150, subscription);
+            acceptedBefore = proxy.AcceptedCount;
             Assert.True(proxy.CutAll() >= 1, "the watch had no live connection to cut");
         }
         await seen.WaitForCountAsync(seen.Count + 150, subscription); // and it resumed after the last cut
