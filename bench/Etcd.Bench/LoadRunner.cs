@@ -29,15 +29,15 @@ internal static class LoadRunner
         }
         long txnCounter = 0;
 
-        Task OperationAsync(int i) => workload switch
+        Task OperationAsync(long i) => workload switch
         {
-            Workload.Put => client.PutAsync(keys[i % KeySpace], value),
-            Workload.GetSerializable or Workload.GetLinearizable => client.GetAsync(keys[i % KeySpace], readOptions),
+            Workload.Put => client.PutAsync(keys[(int)(i % KeySpace)], value),
+            Workload.GetSerializable or Workload.GetLinearizable => client.GetAsync(keys[(int)(i % KeySpace)], readOptions),
             Workload.LeaseGrantRevoke => GrantAndRevokeAsync(client),
             _ => PutIfAbsentAsync(client, keys[(int)(Interlocked.Increment(ref txnCounter) % TxnKeys)], value),
         };
 
-        await RunPhaseAsync(OperationAsync, callers, warmup, null);
+        await ClosedLoop.RunAsync(OperationAsync, callers, warmup, null);
 
         var latencies = new LatencyRecorder[callers];
         for (int i = 0; i < callers; i++) latencies[i] = new LatencyRecorder();
@@ -47,7 +47,7 @@ internal static class LoadRunner
         var serverCpuBefore = serverCpu?.Read();
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var clock = Stopwatch.StartNew();
-        long operations = await RunPhaseAsync(OperationAsync, callers, duration, latencies);
+        long operations = await ClosedLoop.RunAsync(OperationAsync, callers, duration, latencies);
         var elapsed = clock.Elapsed;
         long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         process.Refresh();
@@ -82,28 +82,4 @@ internal static class LoadRunner
 
     private static Task PutIfAbsentAsync(EtcdClient client, EtcdBytes key, byte[] value) =>
         client.Txn().If(Compare.KeyMissing(key)).Then(TxnOp.Put(key, value)).CommitAsync();
-
-    private static async Task<long> RunPhaseAsync(Func<int, Task> operation, int callers, TimeSpan duration, LatencyRecorder[]? latencies)
-    {
-        long count = 0;
-        var stopAt = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
-        var workers = new Task[callers];
-        for (int c = 0; c < callers; c++)
-        {
-            int caller = c;
-            workers[c] = Task.Run(async () =>
-            {
-                int i = caller * 7919;
-                while (Stopwatch.GetTimestamp() < stopAt)
-                {
-                    long start = Stopwatch.GetTimestamp();
-                    await operation(i++);
-                    latencies?[caller].Record(Stopwatch.GetTimestamp() - start);
-                    Interlocked.Increment(ref count);
-                }
-            });
-        }
-        await Task.WhenAll(workers);
-        return count;
-    }
 }

@@ -1,3 +1,4 @@
+using Etcd.Bench;
 using System.Buffers.Binary;
 using System.Diagnostics;
 
@@ -54,47 +55,23 @@ internal static class PeerWorkloads
             _ => throw new ArgumentException(o.Workload),
         };
 
-        await ClosedLoopAsync(operation, o.Callers, o.Warmup, null);
-        var latencies = new Latencies[o.Callers];
-        for (int c = 0; c < o.Callers; c++) latencies[c] = new Latencies();
+        await ClosedLoop.RunAsync(operation, o.Callers, o.Warmup, null);
+        var latencies = new LatencyRecorder[o.Callers];
+        for (int c = 0; c < o.Callers; c++) latencies[c] = new LatencyRecorder();
         GC.Collect();
         marks.Mark("start");
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var clock = Stopwatch.StartNew();
-        long operations = await ClosedLoopAsync(operation, o.Callers, o.Duration, latencies);
+        long operations = await ClosedLoop.RunAsync(operation, o.Callers, o.Duration, latencies);
         var seconds = clock.Elapsed.TotalSeconds;
         long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         marks.Mark("end");
-        var merged = Latencies.Merge(latencies);
+        var merged = LatencyRecorder.Merge(latencies);
         return new()
         {
-            ["ops"] = operations, ["seconds"] = seconds, ["p50_ms"] = merged.Percentile(0.5), ["p99_ms"] = merged.Percentile(0.99),
+            ["ops"] = operations, ["seconds"] = seconds, ["p50_ms"] = merged.PercentileOrNull(0.5), ["p99_ms"] = merged.PercentileOrNull(0.99),
             ["alloc_bytes"] = allocated,
         };
-    }
-
-    private static async Task<long> ClosedLoopAsync(Func<long, Task> operation, int callers, TimeSpan duration, Latencies[]? latencies)
-    {
-        long count = 0;
-        long stopAt = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
-        var workers = new Task[callers];
-        for (int c = 0; c < callers; c++)
-        {
-            int caller = c;
-            workers[c] = Task.Run(async () =>
-            {
-                long i = caller * 7919L;
-                while (Stopwatch.GetTimestamp() < stopAt)
-                {
-                    long start = Stopwatch.GetTimestamp();
-                    await operation(i++);
-                    latencies?[caller].Record(Stopwatch.GetTimestamp() - start);
-                    Interlocked.Increment(ref count);
-                }
-            });
-        }
-        await Task.WhenAll(workers);
-        return count;
     }
 
     /// <summary>One prefix watcher, N writers each putting its own key; values carry writer, sequence and send time.</summary>
@@ -111,7 +88,7 @@ internal static class PeerWorkloads
 
     private static async Task<Dictionary<string, object?>> WatchPhaseAsync(EtcdClient client, string prefix, int writers, TimeSpan duration, Marks? marks)
     {
-        var latencies = new Latencies();
+        var latencies = new LatencyRecorder();
         long received = 0, unique = 0, duplicated = 0, reordered = 0, lastRevision = 0, lastEventAt = 0;
         var lastSeq = new long[writers];
         Array.Fill(lastSeq, -1);
@@ -168,10 +145,10 @@ internal static class PeerWorkloads
         }
         double seconds = (Math.Max(Volatile.Read(ref lastEventAt), stopAt) - started) / (double)Stopwatch.Frequency;
         marks?.Mark("end");
-        var merged = Latencies.Merge([latencies]);
+        var merged = LatencyRecorder.Merge([latencies]);
         return new()
         {
-            ["ops"] = Interlocked.Read(ref received), ["seconds"] = seconds, ["p50_ms"] = merged.Percentile(0.5), ["p99_ms"] = merged.Percentile(0.99),
+            ["ops"] = Interlocked.Read(ref received), ["seconds"] = seconds, ["p50_ms"] = merged.PercentileOrNull(0.5), ["p99_ms"] = merged.PercentileOrNull(0.99),
             ["written"] = totalWritten, ["lost"] = totalWritten - Interlocked.Read(ref unique), ["duplicated"] = duplicated, ["reordered"] = reordered,
         };
     }
@@ -189,7 +166,7 @@ internal static class PeerWorkloads
                 if (warm.Elapsed > o.Warmup) break;
             }
         }
-        var pages = new Latencies();
+        var pages = new LatencyRecorder();
         GC.Collect();
         marks.Mark("start");
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
@@ -220,10 +197,10 @@ internal static class PeerWorkloads
         var seconds = clock.Elapsed.TotalSeconds;
         long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         marks.Mark("end");
-        var merged = Latencies.Merge([pages]);
+        var merged = LatencyRecorder.Merge([pages]);
         return new()
         {
-            ["ops"] = total, ["seconds"] = seconds, ["p50_ms"] = merged.Percentile(0.5), ["p99_ms"] = merged.Percentile(0.99),
+            ["ops"] = total, ["seconds"] = seconds, ["p50_ms"] = merged.PercentileOrNull(0.5), ["p99_ms"] = merged.PercentileOrNull(0.99),
             ["alloc_bytes"] = allocated, ["scans"] = scans, ["value_bytes"] = bytes, ["error"] = error,
         };
     }
